@@ -1,0 +1,141 @@
+//! The command-line definition: clap types only. Nothing here validates or interprets values
+//! beyond their syntax; [`crate::config`] turns [`ServeArgs`] into a checked
+//! [`crate::config::ServeConfig`].
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// carafe — serve a Flask-style site (Jinja templates + static files) over HTTPS, and make the
+/// certificates for it.
+#[derive(Debug, Parser)]
+#[command(name = "carafe", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The default log filter when `RUST_LOG` is not set.
+    pub fn log_level(&self) -> &'static str {
+        "info"
+    }
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site in --root: pages from templates/, assets from static/.
+    Serve(ServeArgs),
+    /// Make certificates (replaces the openssl commands).
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+/// `--tls` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsArg {
+    /// Make (or reuse) a self-signed development certificate in ROOT/certs/.
+    Gen,
+    /// Plain HTTP.
+    Off,
+}
+
+/// Options of `carafe serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The site directory, holding templates/ and static/.
+    #[arg(long, value_name = "DIR", default_value = ".", env = "CARAFE_ROOT")]
+    pub root: PathBuf,
+
+    /// Address to listen on [default: 127.0.0.1, or 0.0.0.0 when $PORT is set].
+    #[arg(long, value_name = "ADDR", env = "CARAFE_BIND")]
+    pub bind: Option<IpAddr>,
+
+    /// Port to listen on; 0 picks a free one [default: $PORT, else 8443 for HTTPS, 8080 for HTTP].
+    #[arg(long, value_name = "N", env = "CARAFE_PORT")]
+    pub port: Option<u16>,
+
+    /// TLS mode: `gen` makes a development certificate, `off` serves plain HTTP
+    /// [default: gen, or off when $PORT is set].
+    #[arg(long, value_enum, value_name = "MODE", env = "CARAFE_TLS", conflicts_with_all = ["cert", "key"])]
+    pub tls: Option<TlsArg>,
+
+    /// Certificate chain (PEM) to serve; requires --key.
+    #[arg(long, value_name = "FILE", requires = "key", env = "CARAFE_CERT")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert.
+    #[arg(long, value_name = "FILE", requires = "cert", env = "CARAFE_KEY")]
+    pub key: Option<PathBuf>,
+
+    /// Extra host name or IP address for the `--tls gen` certificate (repeatable).
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 25,
+        env = "CARAFE_SHUTDOWN_TIMEOUT"
+    )]
+    pub shutdown_timeout: u64,
+}
+
+/// `carafe cert ...` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Make a key and a self-signed certificate (replaces openssl genrsa/req/x509).
+    New(CertNewArgs),
+}
+
+/// Options of `carafe cert new`.
+#[derive(Debug, Args)]
+pub struct CertNewArgs {
+    /// Directory to write server.crt and server.key into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "certs")]
+    pub out: PathBuf,
+
+    /// Host name or IP address the certificate is for (repeatable)
+    /// [default: localhost, 127.0.0.1, ::1].
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+
+    /// Validity in days (at most 825, the limit browsers accept).
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    pub days: u32,
+
+    /// Replace existing files in --out.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_env_var_is_carafe_prefixed() {
+        let cmd = Cli::command();
+        let mut seen = 0;
+        for sub in cmd.get_subcommands() {
+            for arg in sub.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    seen += 1;
+                    let env = env.to_string_lossy();
+                    assert!(env.starts_with("CARAFE_"), "{env} is not CARAFE_*");
+                }
+            }
+        }
+        assert!(seen >= 5, "expected the serve options to have env vars");
+    }
+}

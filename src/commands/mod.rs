@@ -1,0 +1,15 @@
+//! Glue from parsed arguments to the library: one file per command, no logic of their own
+//! beyond printing what happened.
+
+pub mod cert;
+pub mod serve;
+
+use crate::cli::{CertCommand, Cli, Command};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Cert(CertCommand::New(args)) => cert::new(&args),
+    }
+}

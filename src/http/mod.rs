@@ -1,0 +1,12 @@
+//! HTTP: the axum router that serves a [`crate::Site`] ([`router()`]), the page and static
+//! handlers, error pages, and the access log. [`crate::site`] decides what a URL means; this
+//! module turns that into responses.
+
+pub mod access_log;
+pub mod error;
+pub mod pages;
+pub mod static_handler;
+
+pub mod router;
+
+pub use router::router;

@@ -1,0 +1,87 @@
+//! Pages: a request path goes through the site's page table ([`crate::site::RouteTable`]) and
+//! becomes a rendered template, a 308 redirect, or the 404 page. Only GET and HEAD reach pages.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use percent_encoding::percent_decode_str;
+
+use super::error::{error_page, html, method_not_allowed};
+use crate::server::Transport;
+use crate::site::templates::describe_error;
+use crate::site::{RequestInfo, Resolution, Site};
+
+/// The fallback handler: every path that is not static and not a library user's route.
+pub async fn serve_page(State(site): State<Site>, req: Request) -> Response {
+    let info = request_info(&req);
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return method_not_allowed(&site, &info);
+    }
+    // Decode once; invalid UTF-8 or a NUL cannot name a page.
+    let decoded = match percent_decode_str(req.uri().path()).decode_utf8() {
+        Ok(p) if !p.contains('\0') => p,
+        _ => return error_page(&site, StatusCode::NOT_FOUND, &info),
+    };
+    match site.routes().resolve(&decoded, req.uri().query()) {
+        Resolution::Page(template) => match site.templates().render(&template, &info) {
+            Ok(body) => html(StatusCode::OK, body, req.method()),
+            Err(err) => {
+                tracing::error!(
+                    path = %info.path,
+                    cause = %describe_error(template.as_ref(), &err),
+                    "template failed to render"
+                );
+                error_page(&site, StatusCode::INTERNAL_SERVER_ERROR, &info)
+            }
+        },
+        Resolution::Redirect(location) => {
+            let mut response = Response::new(axum::body::Body::empty());
+            *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+            if let Ok(value) = HeaderValue::try_from(location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
+        }
+        Resolution::NotFound => error_page(&site, StatusCode::NOT_FOUND, &info),
+    }
+}
+
+/// A handler that always answers with the 404 page.
+pub async fn not_found(State(site): State<Site>, req: Request) -> Response {
+    error_page(&site, StatusCode::NOT_FOUND, &request_info(&req))
+}
+
+/// What templates see of the request.
+pub fn request_info<B>(req: &axum::http::Request<B>) -> RequestInfo {
+    let uri = req.uri();
+    let query = uri.query().unwrap_or_default();
+    let mut args = std::collections::BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        args.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    let transport = req.extensions().get::<Transport>();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    RequestInfo {
+        method: req.method().to_string(),
+        path: percent_decode_str(uri.path())
+            .decode_utf8_lossy()
+            .into_owned(),
+        query_string: query.to_string(),
+        args,
+        scheme: if transport.is_some_and(|t| t.secure) {
+            "https".into()
+        } else {
+            "http".into()
+        },
+        host,
+        remote_addr: transport
+            .map(|t| t.peer.ip().to_string())
+            .unwrap_or_default(),
+    }
+}

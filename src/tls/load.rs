@@ -1,0 +1,217 @@
+//! Loading a certificate chain and private key from PEM files, with one typed error per
+//! mistake people actually make: a missing or unreadable file, a directory, swapped
+//! `--cert`/`--key`, an encrypted key, a key that belongs to another certificate.
+//!
+//! PEM is read with rustls-pki-types' `PemObject` (not the unmaintained rustls-pemfile). Keys
+//! may be PKCS#8, PKCS#1 (`openssl genrsa`) or SEC1 (`openssl ecparam -genkey`, with or
+//! without its leading `EC PARAMETERS` block); CRLF line endings are fine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
+
+use super::config::crypto_provider;
+
+/// Why a certificate or key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read (missing, permissions, a directory).
+    #[error("cannot read {what} file {}: {source}", path.display())]
+    Io {
+        /// `certificate` or `key`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `--cert` and `--key` are the wrong way round.
+    #[error("--cert {} holds a private key and --key {} holds a certificate: the two arguments are swapped", .cert.display(), .key.display())]
+    Swapped {
+        /// The file given as `--cert`.
+        cert: PathBuf,
+        /// The file given as `--key`.
+        key: PathBuf,
+    },
+    /// The certificate file holds a key instead.
+    #[error("no certificate in {}: it holds a private key; pass the certificate (-----BEGIN CERTIFICATE-----) as --cert", .0.display())]
+    CertFileHoldsKey(PathBuf),
+    /// The key file holds certificates only.
+    #[error("no private key in {}: it holds a certificate; pass the private key as --key", .0.display())]
+    KeyFileHoldsCert(PathBuf),
+    /// No certificate at all.
+    #[error("no certificate in {}: expected PEM with -----BEGIN CERTIFICATE-----", .0.display())]
+    NoCertificate(PathBuf),
+    /// No key at all.
+    #[error("no private key in {}: expected PEM with -----BEGIN PRIVATE KEY----- (or RSA/EC PRIVATE KEY)", .0.display())]
+    NoPrivateKey(PathBuf),
+    /// The key is encrypted.
+    #[error("{} is an encrypted private key and carafe cannot decrypt it yet; write a decrypted copy with `openssl pkey -in {} -out server.key` and pass that", .0.display(), .0.display())]
+    EncryptedKey(PathBuf),
+    /// Malformed PEM.
+    #[error("{} is not valid PEM: {detail}", path.display())]
+    BadPem {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        detail: String,
+    },
+    /// The key type is not usable for TLS.
+    #[error("the key in {} cannot be used for TLS: {detail}", path.display())]
+    UnsupportedKey {
+        /// The key file.
+        path: PathBuf,
+        /// What rustls said.
+        detail: String,
+    },
+    /// The key does not belong to the certificate.
+    #[error("the private key {} does not match the certificate {}; pass the key that was made together with this certificate", .key.display(), .cert.display())]
+    KeyMismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+    },
+}
+
+/// Reads `cert` (a PEM chain, leaf first) and `key`, checks that they belong together, and
+/// returns them ready for rustls.
+pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, LoadError> {
+    let cert_bytes = read("certificate", cert)?;
+    let key_bytes = read("key", key)?;
+
+    let chain = CertificateDer::pem_slice_iter(&cert_bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad_pem(cert, e))?;
+    let parsed_key = PrivateKeyDer::from_pem_slice(&key_bytes);
+
+    if chain.is_empty() {
+        let cert_holds_key = PrivateKeyDer::from_pem_slice(&cert_bytes).is_ok();
+        let key_holds_cert = has_certificate(&key_bytes);
+        return Err(match (cert_holds_key, key_holds_cert) {
+            (true, true) => LoadError::Swapped {
+                cert: cert.to_path_buf(),
+                key: key.to_path_buf(),
+            },
+            (true, false) => LoadError::CertFileHoldsKey(cert.to_path_buf()),
+            _ => LoadError::NoCertificate(cert.to_path_buf()),
+        });
+    }
+    let private_key = match parsed_key {
+        Ok(k) => k,
+        Err(pem::Error::NoItemsFound) if is_encrypted(&key_bytes) => {
+            return Err(LoadError::EncryptedKey(key.to_path_buf()));
+        }
+        Err(pem::Error::NoItemsFound) if has_certificate(&key_bytes) => {
+            return Err(LoadError::KeyFileHoldsCert(key.to_path_buf()));
+        }
+        Err(pem::Error::NoItemsFound) => return Err(LoadError::NoPrivateKey(key.to_path_buf())),
+        Err(e) => return Err(bad_pem(key, e)),
+    };
+
+    let provider = crypto_provider();
+    let signing_key = provider
+        .key_provider
+        .load_private_key(private_key)
+        .map_err(|e| LoadError::UnsupportedKey {
+            path: key.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(Arc::new(certified))
+        }
+        Err(_) => Err(LoadError::KeyMismatch {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+        }),
+    }
+}
+
+fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(path).map_err(|source| LoadError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn bad_pem(path: &Path, err: pem::Error) -> LoadError {
+    LoadError::BadPem {
+        path: path.to_path_buf(),
+        detail: err.to_string(),
+    }
+}
+
+fn has_certificate(bytes: &[u8]) -> bool {
+    CertificateDer::pem_slice_iter(bytes).any(|c| c.is_ok())
+}
+
+fn is_encrypted(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || text.contains("Proc-Type: 4,ENCRYPTED")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::{generate::self_signed, local_hosts};
+
+    fn pair(dir: &Path, name: &str) -> (PathBuf, PathBuf, String, String) {
+        let g = self_signed(&local_hosts(), 30).unwrap();
+        let (c, k) = (
+            dir.join(format!("{name}.crt")),
+            dir.join(format!("{name}.key")),
+        );
+        std::fs::write(&c, &g.cert_pem).unwrap();
+        std::fs::write(&k, &g.key_pem).unwrap();
+        (c, k, g.cert_pem, g.key_pem)
+    }
+
+    #[test]
+    fn loads_a_matching_pair_with_crlf() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (c, k, cert_pem, key_pem) = pair(tmp.path(), "a");
+        assert!(load_certified_key(&c, &k).is_ok());
+        std::fs::write(&c, cert_pem.replace('\n', "\r\n")).unwrap();
+        std::fs::write(&k, key_pem.replace('\n', "\r\n")).unwrap();
+        assert!(load_certified_key(&c, &k).is_ok());
+    }
+
+    #[test]
+    fn explains_each_mistake() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (c1, k1, ..) = pair(tmp.path(), "a");
+        let (_c2, k2, ..) = pair(tmp.path(), "b");
+        let missing = tmp.path().join("missing.key");
+        let enc = tmp.path().join("enc.key");
+        std::fs::write(
+            &enc,
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let empty = tmp.path().join("empty.pem");
+        std::fs::write(&empty, "hello\n").unwrap();
+
+        let msg = |c: &Path, k: &Path| load_certified_key(c, k).unwrap_err().to_string();
+        assert!(msg(&c1, &k2).contains("does not match"));
+        assert!(msg(&k1, &c1).contains("swapped"));
+        assert!(msg(&k1, &k1).contains("holds a private key"));
+        assert!(msg(&c1, &c1).contains("holds a certificate"));
+        assert!(msg(&c1, &enc).contains("encrypted private key"));
+        assert!(msg(&empty, &k1).contains("no certificate in"));
+        assert!(msg(&c1, &empty).contains("no private key in"));
+        let m = msg(&c1, &missing);
+        assert!(
+            m.contains("missing.key") && m.contains("No such file"),
+            "{m}"
+        );
+        let m = msg(&c1, tmp.path());
+        assert!(m.contains("cannot read key file"), "{m}");
+    }
+}

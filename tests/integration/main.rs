@@ -1,0 +1,13 @@
+//! Integration tests: the real `carafe` binary on an ephemeral port, real clients (reqwest
+//! trusting only the generated certificate, raw TLS, openssl, headless Chromium).
+
+// Test helpers are `pub` for the sibling modules; nothing is exported.
+#![allow(unreachable_pub)]
+
+mod browser;
+mod cert_cmd;
+mod harness;
+mod pages;
+mod shutdown;
+mod startup_errors;
+mod tls;

@@ -1,0 +1,160 @@
+//! Mistakes at startup: one line on stderr that says what and what to do, exit status 1, and
+//! nothing bound.
+
+use std::path::Path;
+
+use crate::harness::{run, site_copy, stderr_of};
+
+/// Runs `carafe serve --root ROOT ARGS` expecting a startup failure; returns stderr.
+fn fails(root: &Path, args: &[&str]) -> String {
+    let mut full = vec!["serve", "--root", root.to_str().unwrap(), "--port", "0"];
+    full.extend_from_slice(args);
+    let out = run(&full, root);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    assert!(err.starts_with("carafe: error: "), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("listening on"),
+        "{args:?}: bound before failing"
+    );
+    err
+}
+
+fn write_pair(dir: &Path, name: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (c, k) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c.to_str().unwrap().into(), k.to_str().unwrap().into())
+}
+
+#[test]
+fn port_in_use() {
+    let site = site_copy();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let root = site.path().to_str().unwrap();
+    let out = run(&["serve", "--root", root, "--port", &port], site.path());
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot listen on 127.0.0.1:{port}: the address is already in use"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_unreadable_or_directory_cert_files() {
+    let site = site_copy();
+    let (crt, key) = write_pair(site.path(), "a");
+    let missing = site.path().join("nope.crt");
+    let missing = missing.to_str().unwrap();
+    let err = fails(site.path(), &["--cert", missing, "--key", &key]);
+    assert!(
+        err.contains(&format!(
+            "cannot read certificate file {missing}: No such file"
+        )),
+        "{err}"
+    );
+
+    let dir = site.path().join("templates");
+    let err = fails(
+        site.path(),
+        &["--cert", &crt, "--key", dir.to_str().unwrap()],
+    );
+    assert!(
+        err.contains("cannot read key file") && err.contains("directory"),
+        "{err}"
+    );
+
+    #[cfg(unix)]
+    if !is_root() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let err = fails(site.path(), &["--cert", &crt, "--key", &key]);
+        assert!(err.contains("Permission denied"), "{err}");
+    }
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn mismatched_swapped_and_empty_files() {
+    let site = site_copy();
+    let (crt_a, key_a) = write_pair(site.path(), "a");
+    let (_crt_b, key_b) = write_pair(site.path(), "b");
+    let err = fails(site.path(), &["--cert", &crt_a, "--key", &key_b]);
+    assert!(
+        err.contains(&format!(
+            "the private key {key_b} does not match the certificate {crt_a}"
+        )),
+        "{err}"
+    );
+    let err = fails(site.path(), &["--cert", &key_a, "--key", &crt_a]);
+    assert!(err.contains("the two arguments are swapped"), "{err}");
+
+    let empty = site.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let err = fails(
+        site.path(),
+        &["--cert", empty.to_str().unwrap(), "--key", &key_a],
+    );
+    assert!(err.contains("no certificate in"), "{err}");
+}
+
+#[test]
+fn template_syntax_error_names_file_and_line() {
+    let site = site_copy();
+    std::fs::write(
+        site.path().join("templates/bad.html"),
+        "{% extends \"_base.html\" %}\n{{ foo }\n",
+    )
+    .unwrap();
+    let err = fails(site.path(), &[]);
+    assert!(
+        err.contains("templates/bad.html line 2: syntax error"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_platform_port_and_host() {
+    let site = site_copy();
+    let root = site.path().to_str().unwrap();
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["serve", "--root", root])
+        .env("PORT", "web")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("$PORT is \"web\""),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let err = fails(site.path(), &["--host", "not a host"]);
+    assert!(err.contains("--host \"not a host\""), "{err}");
+}

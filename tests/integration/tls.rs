@@ -1,0 +1,244 @@
+//! `--tls gen`: the certificate's properties, reuse, regeneration, and never touching a file
+//! carafe did not make; TLS behaviour seen by real clients.
+
+use std::net::IpAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::harness::{Carafe, dev_client, have, run, site_copy, stderr_of};
+
+fn fingerprint_line(server: &Carafe) -> String {
+    server
+        .stdout()
+        .into_iter()
+        .find(|l| l.starts_with("carafe: certificate sha256 "))
+        .expect("fingerprint line")
+}
+
+fn sans(pem: &[u8]) -> (Vec<String>, Vec<IpAddr>) {
+    let der = rustls::pki_types::pem::PemObject::from_pem_slice(pem)
+        .map(|c: rustls::pki_types::CertificateDer<'static>| c.to_vec())
+        .unwrap();
+    let (_, cert) = X509Certificate::from_der(&der).unwrap();
+    let mut dns = Vec::new();
+    let mut ips = Vec::new();
+    for name in &cert
+        .subject_alternative_name()
+        .unwrap()
+        .unwrap()
+        .value
+        .general_names
+    {
+        match name {
+            GeneralName::DNSName(d) => dns.push(d.to_string()),
+            GeneralName::IPAddress(b) if b.len() == 4 => {
+                ips.push(IpAddr::from(<[u8; 4]>::try_from(*b).unwrap()))
+            }
+            GeneralName::IPAddress(b) => ips.push(IpAddr::from(<[u8; 16]>::try_from(*b).unwrap())),
+            _ => {}
+        }
+    }
+    (dns, ips)
+}
+
+#[test]
+fn generated_certificate_has_browser_grade_properties() {
+    let site = site_copy();
+    let _server = Carafe::start(site.path(), &["--tls", "gen", "--host", "dev.example.test"]);
+    let pem = std::fs::read(site.path().join("certs/carafe-dev.crt")).unwrap();
+    let der = rustls::pki_types::pem::PemObject::from_pem_slice(&pem)
+        .map(|c: rustls::pki_types::CertificateDer<'static>| c.to_vec())
+        .unwrap();
+    let (_, cert) = X509Certificate::from_der(&der).unwrap();
+
+    let (dns, ips) = sans(&pem);
+    assert!(dns.contains(&"localhost".to_string()), "{dns:?}");
+    assert!(dns.contains(&"dev.example.test".to_string()), "{dns:?}");
+    assert!(ips.contains(&"127.0.0.1".parse().unwrap()), "{ips:?}");
+    assert!(ips.contains(&"::1".parse().unwrap()), "{ips:?}");
+
+    assert!(!cert.is_ca());
+    let bc = cert
+        .basic_constraints()
+        .unwrap()
+        .expect("basicConstraints present");
+    assert!(!bc.value.ca);
+    let eku = cert.extended_key_usage().unwrap().expect("EKU present");
+    assert!(eku.value.server_auth);
+    let ku = cert.key_usage().unwrap().expect("keyUsage present");
+    assert!(ku.value.digital_signature());
+
+    let validity = cert.validity();
+    let now = x509_parser::time::ASN1Time::now().timestamp();
+    let not_before = validity.not_before.timestamp();
+    let not_after = validity.not_after.timestamp();
+    assert!(not_before < now - 60, "notBefore is a little in the past");
+    let days = (not_after - now) / 86_400;
+    assert!((364..=365).contains(&days), "{days} days");
+    // ECDSA P-256 key.
+    assert_eq!(
+        cert.public_key().algorithm.algorithm.to_id_string(),
+        "1.2.840.10045.2.1"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(site.path().join("certs/carafe-dev.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[tokio::test]
+async fn reuses_the_certificate_then_regenerates_for_a_new_host() {
+    let site = site_copy();
+    let first = Carafe::start(site.path(), &[]);
+    let fp1 = fingerprint_line(&first);
+    assert!(first.stdout().iter().any(|l| l.contains("(created)")));
+    drop(first);
+
+    let second = Carafe::start(site.path(), &[]);
+    assert_eq!(fingerprint_line(&second), fp1);
+    assert!(second.stdout().iter().any(|l| l.contains("(reused)")));
+    drop(second);
+
+    let third = Carafe::start(site.path(), &["--host", "app.test"]);
+    assert_ne!(fingerprint_line(&third), fp1);
+    assert!(third.stdout().iter().any(|l| l.contains("(renewed)")));
+    let pem = std::fs::read(site.path().join("certs/carafe-dev.crt")).unwrap();
+    assert!(sans(&pem).0.contains(&"app.test".to_string()));
+    // The new certificate is the one served.
+    let client = crate::harness::client(&pem, third.addr, false);
+    let resp = client.get(third.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[test]
+fn never_overwrites_a_certificate_it_did_not_make() {
+    let site = site_copy();
+    let certs = site.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    // A real certificate, but someone else's.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let foreign = rcgen::CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .pem();
+    std::fs::write(certs.join("carafe-dev.crt"), &foreign).unwrap();
+    std::fs::write(certs.join("carafe-dev.key"), key.serialize_pem()).unwrap();
+
+    let root = site.path().to_str().unwrap();
+    let out = run(&["serve", "--root", root, "--port", "0"], site.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("carafe-dev.crt exists but was not made by carafe"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(certs.join("carafe-dev.crt")).unwrap(),
+        foreign
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .all(|l| !l.contains("listening"))
+    );
+}
+
+#[tokio::test]
+async fn plain_http_on_the_tls_port_gets_a_400_and_tls_still_works() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let site = site_copy();
+    let server = Carafe::start(site.path(), &[]);
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_string(&mut out))
+        .await
+        .expect("server closes promptly")
+        .unwrap();
+    assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
+    assert!(out.contains("speaks HTTPS"), "{out}");
+    let resp = dev_client(site.path(), &server, false)
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_stalled_handshake_does_not_block_other_clients() {
+    use tokio::io::AsyncWriteExt;
+    let site = site_copy();
+    let server = Carafe::start(site.path(), &[]);
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    // The first bytes of a ClientHello, then nothing.
+    let mut partial = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    partial
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00])
+        .await
+        .unwrap();
+    let client = dev_client(site.path(), &server, true);
+    for _ in 0..3 {
+        let resp = tokio::time::timeout(Duration::from_secs(2), client.get(server.url("/")).send())
+            .await
+            .expect("answered while others stall")
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+}
+
+#[test]
+fn openssl_negotiates_h2_and_http11_with_tls12_and_13() {
+    if !have("openssl") {
+        eprintln!("skipping: openssl not installed");
+        return;
+    }
+    let site = site_copy();
+    let server = Carafe::start(site.path(), &[]);
+    let ca = site.path().join("certs/carafe-dev.crt");
+    let connect = format!("localhost:{}", server.addr.port());
+    let cases = [
+        (vec!["-alpn", "h2,http/1.1"], "ALPN protocol: h2"),
+        (vec!["-alpn", "http/1.1"], "ALPN protocol: http/1.1"),
+        (vec!["-tls1_2"], "New, TLSv1.2, Cipher is ECDHE-ECDSA-"),
+        (vec!["-tls1_3"], "New, TLSv1.3, Cipher is TLS_"),
+    ];
+    for (extra, want) in cases {
+        let out = Command::new("openssl")
+            .args(["s_client", "-connect", &connect, "-servername", "localhost"])
+            .args(["-verify_return_error", "-CAfile"])
+            .arg(&ca)
+            .args(&extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{extra:?}: {}", stderr_of(&out));
+        assert!(text.contains(want), "{extra:?}: want {want}");
+        assert!(text.contains("Verify return code: 0 (ok)"), "{extra:?}");
+    }
+    // TLS 1.1 is refused.
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &connect, "-tls1_1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
