@@ -75,6 +75,27 @@ pub struct ServeArgs {
     #[arg(long = "host", value_name = "NAME")]
     pub hosts: Vec<String>,
 
+    /// Serve another directory at a URL prefix, e.g. `--mount /js=js` (repeatable).
+    #[arg(long = "mount", value_name = "PREFIX=DIR")]
+    pub mounts: Vec<String>,
+
+    /// List the contents of directories that have no index.html.
+    #[arg(long, env = "CARAFE_LIST")]
+    pub list: bool,
+
+    /// Single-page-app fallback: answer browser navigations that match no page with FILE
+    /// (relative to --root) [default FILE: static/index.html].
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "static/index.html", env = "CARAFE_SPA")]
+    pub spa: Option<PathBuf>,
+
+    /// Largest static file kept in memory, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::site::file_cache::DEFAULT_MAX_FILE_BYTES, env = "CARAFE_CACHE_MAX_FILE")]
+    pub cache_max_file: u64,
+
+    /// Memory budget for cached static files (originals and compressed copies), in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::site::file_cache::DEFAULT_TOTAL_BYTES, env = "CARAFE_CACHE_SIZE")]
+    pub cache_size: u64,
+
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(
         long,

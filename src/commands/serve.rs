@@ -24,7 +24,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    let site = Site::load(&config.root)?;
+    let site = Site::load_with(&config.root, &config.site)?;
     if site.is_empty() {
         tracing::warn!(
             root = %site.root().display(),

@@ -12,6 +12,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::cli::{ServeArgs, TlsArg};
+use crate::site::file_cache::CacheLimits;
+use crate::site::{Mount, SiteOptions, StaticOptions};
 
 /// Default HTTPS port when neither `--port` nor `$PORT` is given.
 pub const DEFAULT_TLS_PORT: u16 = 8443;
@@ -62,6 +64,8 @@ pub struct ServeConfig {
     pub tls: TlsMode,
     /// Upper bound on draining in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
+    /// Mounts, listing, SPA fallback, cache limits.
+    pub site: SiteOptions,
     /// Warnings to print at start (e.g. `--tls gen` with a platform `$PORT`).
     pub warnings: Vec<String>,
 }
@@ -119,8 +123,30 @@ impl ServeConfig {
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         });
 
+        let mounts = args
+            .mounts
+            .iter()
+            .map(|m| {
+                m.parse::<Mount>()
+                    .map_err(|e| anyhow::anyhow!("--mount {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let site = SiteOptions {
+            mounts,
+            statics: StaticOptions {
+                listing: args.list,
+                cache: true,
+                limits: CacheLimits {
+                    max_file_bytes: args.cache_max_file,
+                    total_bytes: args.cache_size,
+                },
+            },
+            spa: args.spa.clone(),
+        };
+
         Ok(Self {
             root: args.root.clone(),
+            site,
             addr: SocketAddr::new(ip, port),
             port_source,
             tls,
@@ -197,6 +223,38 @@ mod tests {
                 key: "a.key".into()
             }
         );
+    }
+
+    #[test]
+    fn mounts_spa_and_listing() {
+        let c = config(
+            &[
+                "--mount",
+                "/js=js",
+                "--mount",
+                "/media/=assets/media",
+                "--list",
+                "--spa",
+            ],
+            None,
+        )
+        .unwrap();
+        let prefixes: Vec<&str> = c.site.mounts.iter().map(|m| m.prefix.as_str()).collect();
+        assert_eq!(prefixes, ["/js", "/media"]);
+        assert!(c.site.statics.listing);
+        assert_eq!(
+            c.site.spa.as_deref(),
+            Some(std::path::Path::new("static/index.html"))
+        );
+        let c = config(&["--spa", "app/shell.html"], None).unwrap();
+        assert_eq!(
+            c.site.spa.as_deref(),
+            Some(std::path::Path::new("app/shell.html"))
+        );
+        for bad in ["js", "/=js", "/js", "/../x=y", "/.git=x"] {
+            let err = config(&["--mount", bad], None).unwrap_err();
+            assert!(format!("{err:#}").starts_with("--mount "), "{bad}: {err:#}");
+        }
     }
 
     #[test]

@@ -3,8 +3,12 @@
 //! module turns that into responses.
 
 pub mod access_log;
+pub mod conditional;
+pub mod encoding;
 pub mod error;
+pub mod listing;
 pub mod pages;
+pub mod ranges;
 pub mod static_handler;
 
 pub mod router;

@@ -18,8 +18,9 @@ pub async fn serve_page(State(site): State<Site>, req: Request) -> Response {
         return method_not_allowed(&site, &info);
     }
     // Decode once; invalid UTF-8 or a NUL cannot name a page.
-    let decoded = match percent_decode_str(req.uri().path()).decode_utf8() {
-        Ok(p) if !p.contains('\0') => p,
+    let raw = req.uri().path();
+    let decoded = match percent_decode_str(raw).decode_utf8() {
+        Ok(p) if !p.contains('\0') && crate::site::paths::well_formed_escapes(raw) => p,
         _ => return error_page(&site, StatusCode::NOT_FOUND, &info),
     };
     match site.routes().resolve(&decoded, req.uri().query()) {
@@ -42,7 +43,29 @@ pub async fn serve_page(State(site): State<Site>, req: Request) -> Response {
             }
             response
         }
-        Resolution::NotFound => error_page(&site, StatusCode::NOT_FOUND, &info),
+        Resolution::NotFound => match site.spa() {
+            Some(spa) if super::static_handler::is_navigation(req.headers()) => {
+                spa_page(&site, spa, &info, req.method()).await
+            }
+            _ => error_page(&site, StatusCode::NOT_FOUND, &info),
+        },
+    }
+}
+
+/// The SPA fallback: the app's HTML for a navigation that matched no page, status 200,
+/// revalidated every time (never cached as if it were the missing URL's content for long).
+async fn spa_page(
+    site: &Site,
+    spa: &std::path::Path,
+    info: &RequestInfo,
+    method: &Method,
+) -> Response {
+    match tokio::fs::read_to_string(spa).await {
+        Ok(body) => html(StatusCode::OK, body, method),
+        Err(err) => {
+            tracing::error!(file = %spa.display(), cause = %err, "cannot read the SPA fallback file");
+            error_page(site, StatusCode::NOT_FOUND, info)
+        }
     }
 }
 

@@ -1,18 +1,64 @@
-//! The router: `/static/...` from the static directory, every other path through the page
-//! table, each response logged.
+//! The router: every static directory (`/static`, then `--mount`s) at its prefix, every other
+//! path through the page table, a URI length limit, each response logged.
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
+use super::static_handler::{redirect, serve_static};
 use crate::site::Site;
+
+/// Largest request body accepted (pages take none; this bounds library users' handlers).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Longest request target (path + query) accepted; longer gets 414 (DESIGN §8).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// The axum router serving `site`. Library users add their own routes to it; routes they add
 /// take precedence over pages (pages are the fallback).
 pub fn router(site: Site) -> Router {
-    Router::new()
-        .route("/static/{*path}", any(super::static_handler::serve_static))
-        .route("/static/", any(super::pages::not_found))
+    let mut router = Router::new();
+    for mount in site.mounts() {
+        let prefix = mount.url_prefix().to_string();
+        let files = mount.clone();
+        let handler = move |State(site): State<Site>, req: Request| {
+            let files = files.clone();
+            async move { serve_static(site, files, req).await }
+        };
+        router = router
+            .route(&format!("{prefix}/"), any(handler.clone()))
+            .route(&format!("{prefix}/{{*path}}"), any(handler));
+        let slash = format!("{prefix}/");
+        router = router.route(
+            &prefix,
+            any(move |req: Request| {
+                let mut location = slash.clone();
+                if let Some(q) = req.uri().query() {
+                    location.push('?');
+                    location.push_str(q);
+                }
+                async move { redirect(&location) }
+            }),
+        );
+    }
+    router
         .fallback(super::pages::serve_page)
         .with_state(site)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(limit_uri))
         .layer(axum::middleware::from_fn(super::access_log::log_request))
+}
+
+/// 414 for request targets over [`MAX_URI_BYTES`] (hyper only bounds the whole head).
+async fn limit_uri(req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > MAX_URI_BYTES {
+        return (StatusCode::URI_TOO_LONG, "URI too long\n").into_response();
+    }
+    next.run(req).await
 }

@@ -2,6 +2,8 @@
 //! `templates/`, every template compiled (so a syntax error stops startup with the file and
 //! line), the static directory — and hands out cheap clones to request handlers.
 
+pub mod file_cache;
+pub mod mime;
 pub mod paths;
 pub mod routes;
 pub mod static_files;
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use routes::{Resolution, RouteTable};
-pub use static_files::StaticFiles;
+pub use static_files::{StaticFiles, StaticOptions};
 pub use templates::{RequestInfo, Templates};
 
 /// Directory of templates inside the site root (Flask's default).
@@ -40,9 +42,66 @@ pub enum SiteError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A mount or SPA option is wrong.
+    #[error("{0}")]
+    Mount(String),
     /// A template does not parse.
     #[error("{}", templates::describe_error(.0, .1))]
     Template(PathBuf, minijinja::Error),
+}
+
+/// An extra static directory served at a URL prefix (`--mount /js=js`), like Flask's
+/// `send_from_directory('js', path)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// URL prefix, starting with `/`, without a trailing `/` (e.g. `/js`).
+    pub prefix: String,
+    /// Directory, relative to the site root or absolute.
+    pub dir: PathBuf,
+}
+
+impl std::str::FromStr for Mount {
+    type Err = String;
+
+    /// Parses `/prefix=dir`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (prefix, dir) = s
+            .split_once('=')
+            .ok_or_else(|| format!("{s:?} is not PREFIX=DIR (e.g. /js=js)"))?;
+        let prefix = prefix.trim().trim_end_matches('/');
+        let valid = prefix.starts_with('/')
+            && prefix.len() > 1
+            && prefix[1..].split('/').all(|seg| {
+                !seg.is_empty()
+                    && !seg.starts_with('.')
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+            });
+        if !valid {
+            return Err(format!(
+                "mount prefix {prefix:?} must be a path like /js (letters, digits, -_.~; not /)"
+            ));
+        }
+        if dir.trim().is_empty() {
+            return Err(format!("{s:?} has no directory after ="));
+        }
+        Ok(Mount {
+            prefix: prefix.to_string(),
+            dir: PathBuf::from(dir.trim()),
+        })
+    }
+}
+
+/// How a site is served, beyond its files.
+#[derive(Debug, Clone, Default)]
+pub struct SiteOptions {
+    /// Extra static directories.
+    pub mounts: Vec<Mount>,
+    /// Static-file behaviour (listing, cache).
+    pub statics: StaticOptions,
+    /// SPA fallback: this file (relative to the root) answers navigations that match nothing.
+    pub spa: Option<PathBuf>,
 }
 
 /// A loaded site, cheap to clone (one `Arc`).
@@ -56,12 +115,20 @@ struct SiteInner {
     root: PathBuf,
     routes: Arc<RouteTable>,
     templates: Templates,
-    statics: StaticFiles,
+    /// `static/` at `/static`, then the mounts.
+    mounts: Vec<StaticFiles>,
+    spa: Option<PathBuf>,
 }
 
 impl Site {
-    /// Loads the site in `root`: `templates/` (all compiled now) and `static/`.
+    /// Loads the site in `root` with default options: `templates/` (all compiled now) and
+    /// `static/`.
     pub fn load(root: impl AsRef<Path>) -> Result<Self, SiteError> {
+        Self::load_with(root, &SiteOptions::default())
+    }
+
+    /// Loads the site in `root` with `options`.
+    pub fn load_with(root: impl AsRef<Path>, options: &SiteOptions) -> Result<Self, SiteError> {
         let root = root.as_ref();
         let root = root.canonicalize().map_err(|source| SiteError::Root {
             path: root.to_path_buf(),
@@ -72,14 +139,50 @@ impl Site {
         let routes = Arc::new(RouteTable::from_templates(
             names.iter().filter(|n| n.ends_with(".html")),
         ));
-        let statics = StaticFiles::new(root.join(STATIC_DIR), STATIC_URL_PREFIX);
-        let templates = Templates::load(&templates_dir, &names, routes.clone(), statics.clone())?;
+        let statics = StaticFiles::new(root.join(STATIC_DIR), STATIC_URL_PREFIX, options.statics);
+        let mut mounts = vec![statics.clone()];
+        for mount in &options.mounts {
+            if mount.prefix == STATIC_URL_PREFIX
+                || options
+                    .mounts
+                    .iter()
+                    .filter(|m| m.prefix == mount.prefix)
+                    .count()
+                    > 1
+            {
+                return Err(SiteError::Mount(format!(
+                    "mount prefix {} is used twice",
+                    mount.prefix
+                )));
+            }
+            let dir = root.join(&mount.dir);
+            if !dir.is_dir() {
+                return Err(SiteError::Mount(format!(
+                    "mount {}={}: {} is not a directory",
+                    mount.prefix,
+                    mount.dir.display(),
+                    dir.display()
+                )));
+            }
+            mounts.push(StaticFiles::new(dir, mount.prefix.clone(), options.statics));
+        }
+        let spa = options.spa.as_ref().map(|f| root.join(f));
+        if let Some(spa) = &spa
+            && !spa.is_file()
+        {
+            return Err(SiteError::Mount(format!(
+                "--spa {}: no such file (give a path relative to the site root)",
+                spa.display()
+            )));
+        }
+        let templates = Templates::load(&templates_dir, &names, routes.clone(), statics)?;
         Ok(Self {
             inner: Arc::new(SiteInner {
                 root,
                 routes,
                 templates,
-                statics,
+                mounts,
+                spa,
             }),
         })
     }
@@ -99,13 +202,23 @@ impl Site {
         &self.inner.templates
     }
 
-    /// The static file directory.
+    /// The static file directory (`static/` at `/static`).
     pub fn statics(&self) -> &StaticFiles {
-        &self.inner.statics
+        &self.inner.mounts[0]
+    }
+
+    /// Every static directory: `static/` first, then the mounts.
+    pub fn mounts(&self) -> &[StaticFiles] {
+        &self.inner.mounts
+    }
+
+    /// The SPA fallback file, if any.
+    pub fn spa(&self) -> Option<&Path> {
+        self.inner.spa.as_deref()
     }
 
     /// Whether the root has neither pages nor a static directory (probably the wrong `--root`).
     pub fn is_empty(&self) -> bool {
-        self.inner.routes.is_empty() && !self.inner.statics.dir().is_dir()
+        self.inner.routes.is_empty() && self.inner.mounts.iter().all(|m| !m.dir().is_dir())
     }
 }

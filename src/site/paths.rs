@@ -24,15 +24,18 @@ pub enum Refusal {
 }
 
 /// Decodes `raw` (the part of the URL path below a mount, without the leading `/`) once and
-/// returns it as a relative path, or why it is refused.
-pub fn decode_relative(raw: &str) -> Result<PathBuf, Refusal> {
+/// checks every segment; the result borrows `raw` when there was nothing to decode, so the hot
+/// path does not allocate. A trailing `/` is kept (it asks for a directory).
+pub fn decode(raw: &str) -> Result<Cow<'_, str>, Refusal> {
+    if !well_formed_escapes(raw) {
+        return Err(Refusal::Invalid);
+    }
     let decoded: Cow<'_, str> = percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| Refusal::Invalid)?;
     if decoded.contains(['\\', '\0']) {
         return Err(Refusal::Invalid);
     }
-    let mut out = PathBuf::new();
     for (i, segment) in decoded.split('/').enumerate() {
         if segment.is_empty() {
             continue;
@@ -47,14 +50,35 @@ pub fn decode_relative(raw: &str) -> Result<PathBuf, Refusal> {
         if segment.starts_with('.') || (i == 0 && segment == "certs") {
             return Err(Refusal::Hidden);
         }
-        out.push(segment);
     }
+    if is_secret_file(Path::new(decoded.trim_end_matches('/'))) {
+        return Err(Refusal::Hidden);
+    }
+    Ok(decoded)
+}
+
+/// Whether every `%` starts a `%XX` escape (RFC 3986 §2.1); `/100%.txt` is malformed, and
+/// must not be read as the file `100%.txt`.
+pub fn well_formed_escapes(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'%') {
+        let at = i + offset;
+        match bytes.get(at + 1..at + 3) {
+            Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => i = at + 3,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// [`decode`], as a relative path of normal components.
+pub fn decode_relative(raw: &str) -> Result<PathBuf, Refusal> {
+    let decoded = decode(raw)?;
+    let out: PathBuf = decoded.split('/').filter(|s| !s.is_empty()).collect();
     // Belt and braces: what we built must be purely relative, normal components.
     if !out.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(Refusal::Invalid);
-    }
-    if is_secret_file(&out) {
-        return Err(Refusal::Hidden);
     }
     Ok(out)
 }
@@ -109,6 +133,9 @@ mod tests {
             "app/%00/foo.xml",
             "weird_%c3%28_path",
             "./x",
+            "100%.txt",
+            "100%2",
+            "%zz",
         ] {
             assert_eq!(decode_relative(raw), Err(Refusal::Invalid), "{raw}");
         }

@@ -1,53 +1,141 @@
-//! Static files under `static/`: safe resolution of a URL path to a file, and the
-//! content-hashed URLs of `static_url()` for cache busting.
+//! A static directory served under a URL prefix (`static/` at `/static`, or a `--mount`):
+//! what a path below the prefix names — a cached file, a file to stream, a directory to
+//! redirect to or list — and the content-hashed URLs of `static_url()`.
 //!
-//! The HTTP side (conditional requests, ranges, content types) is in
-//! [`crate::http::static_handler`]; this file only decides which file, if any, a path means.
+//! The HTTP semantics (conditional requests, ranges, codings) are in
+//! [`crate::http::static_handler`]; this file decides which bytes, if any, a path means.
+//!
+//! SECURITY: paths are decoded once and checked segment by segment ([`super::paths`]); a file
+//! is served only if, with symlinks resolved, it lives inside the directory.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
-use super::paths::{decode_relative, is_within};
+use super::file_cache::{self, CacheLimits, FileCache, FileMeta, MemoryFile};
+use super::mime;
+use super::paths::{self, is_secret_file, is_within};
+use crate::http::encoding::Encoding;
 
 /// How many hex digits of the SHA-256 of a file go into its `?v=` version.
-const VERSION_HEX_DIGITS: usize = 12;
+pub const VERSION_HEX_DIGITS: usize = 12;
 
-/// The static directory of a site, cheap to clone.
+/// Options shared by every static directory of a site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaticOptions {
+    /// Answer a directory without `index.html` with a listing (otherwise 404).
+    pub listing: bool,
+    /// Keep small files in memory (off in development mode).
+    pub cache: bool,
+    /// Cache limits.
+    pub limits: CacheLimits,
+}
+
+impl Default for StaticOptions {
+    fn default() -> Self {
+        Self {
+            listing: false,
+            cache: true,
+            limits: CacheLimits::default(),
+        }
+    }
+}
+
+/// A static directory, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct StaticFiles {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     dir: PathBuf,
     /// `dir` with symlinks resolved, to check that resolved files stay inside it.
     real_dir: Option<PathBuf>,
-    url_prefix: &'static str,
+    url_prefix: String,
+    options: StaticOptions,
+    cache: Arc<FileCache>,
     /// Content versions by relative path, computed on first use.
-    versions: Mutex<HashMap<String, Option<String>>>,
+    versions: Arc<Mutex<HashMap<String, Option<String>>>>,
+    /// Keeps the directory watch alive; `None` when caching is off or watching failed.
+    _watcher: Option<notify::RecommendedWatcher>,
 }
 
-/// What a path under the static prefix names.
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticFiles")
+            .field("dir", &self.dir)
+            .field("url_prefix", &self.url_prefix)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file to stream from disk (too big for the cache, or the cache is off).
+#[derive(Debug)]
+pub struct DiskFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// The open file (opened during lookup, so the metadata describes what is sent).
+    pub file: std::fs::File,
+    /// Headers.
+    pub meta: FileMeta,
+    /// Precompressed siblings: coding, path, length, ETag.
+    pub siblings: Vec<(Encoding, PathBuf, u64, axum::http::HeaderValue)>,
+    /// Relative path, for the content version.
+    pub rel: String,
+}
+
+/// One entry of a directory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StaticResolution {
-    /// A regular file inside the static directory.
-    File(PathBuf),
+pub struct ListingEntry {
+    /// File name.
+    pub name: String,
+    /// Whether it is a directory.
+    pub is_dir: bool,
+    /// Size in bytes (files).
+    pub len: u64,
+}
+
+/// What a path below the prefix names.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A cached file.
+    Memory(Arc<MemoryFile>),
+    /// A file to stream.
+    Disk(Box<DiskFile>),
+    /// A directory asked for without the trailing slash: redirect to add it.
+    AddSlash,
+    /// A directory without `index.html`, with listing on: its entries, sorted.
+    Listing(Vec<ListingEntry>),
     /// Nothing that may be served.
     NotFound,
 }
 
 impl StaticFiles {
-    /// The static directory `dir`, served under `url_prefix`.
-    pub fn new(dir: PathBuf, url_prefix: &'static str) -> Self {
+    /// The directory `dir`, served under `url_prefix` (e.g. `/static`, no trailing slash).
+    pub fn new(dir: PathBuf, url_prefix: impl Into<String>, options: StaticOptions) -> Self {
         let real_dir = dir.canonicalize().ok();
+        let cache = Arc::new(FileCache::new(options.limits));
+        let versions: Arc<Mutex<HashMap<String, Option<String>>>> = Arc::default();
+        let watcher = match (&real_dir, options.cache) {
+            (Some(real), true) => watch(real, cache.clone(), versions.clone()),
+            _ => None,
+        };
+        let options = StaticOptions {
+            // Without a watch there is no invalidation, so no caching.
+            cache: options.cache && watcher.is_some(),
+            ..options
+        };
         Self {
             inner: Arc::new(Inner {
                 dir,
                 real_dir,
-                url_prefix,
-                versions: Mutex::new(HashMap::new()),
+                url_prefix: url_prefix.into(),
+                options,
+                cache,
+                versions,
+                _watcher: watcher,
             }),
         }
     }
@@ -57,23 +145,114 @@ impl StaticFiles {
         &self.inner.dir
     }
 
-    /// Resolves the raw (still percent-encoded) path below the prefix to a servable file.
-    pub fn resolve(&self, raw: &str) -> StaticResolution {
-        let Some(real_dir) = &self.inner.real_dir else {
-            return StaticResolution::NotFound;
+    /// The URL prefix (`/static`).
+    pub fn url_prefix(&self) -> &str {
+        &self.inner.url_prefix
+    }
+
+    /// Looks up the raw (still percent-encoded) path below the prefix, without its leading `/`.
+    pub async fn lookup(&self, raw: &str) -> Lookup {
+        let Ok(key) = paths::decode(raw) else {
+            return Lookup::NotFound;
         };
-        let Ok(rel) = decode_relative(raw) else {
-            return StaticResolution::NotFound;
-        };
-        let path = real_dir.join(rel);
-        // SECURITY: a symlink may point anywhere; only files that really live inside the static
-        // directory are served.
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() && is_within(real_dir, &path) => {
-                StaticResolution::File(path)
-            }
-            _ => StaticResolution::NotFound,
+        if let Some(hit) = self.inner.cache.get(&key) {
+            return Lookup::Memory(hit);
         }
+        let this = self.clone();
+        let key = key.into_owned();
+        tokio::task::spawn_blocking(move || this.lookup_blocking(&key))
+            .await
+            .unwrap_or(Lookup::NotFound)
+    }
+
+    fn lookup_blocking(&self, key: &str) -> Lookup {
+        let Some(real_dir) = &self.inner.real_dir else {
+            return Lookup::NotFound;
+        };
+        let generation = self.inner.cache.generation();
+        let wants_dir = key.is_empty() || key.ends_with('/');
+        let rel: PathBuf = key.split('/').filter(|s| !s.is_empty()).collect();
+        let path = real_dir.join(&rel);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return Lookup::NotFound;
+        };
+        if !is_within(real_dir, &path) {
+            return Lookup::NotFound;
+        }
+        let (file_path, rel_file) = if meta.is_dir() {
+            if !wants_dir {
+                return Lookup::AddSlash;
+            }
+            let index = path.join("index.html");
+            if index.is_file() && is_within(real_dir, &index) {
+                (index, format!("{}index.html", key))
+            } else if self.inner.options.listing {
+                return Lookup::Listing(list(&path));
+            } else {
+                return Lookup::NotFound;
+            }
+        } else if meta.is_file() && !wants_dir {
+            (path, key.to_string())
+        } else {
+            return Lookup::NotFound;
+        };
+        self.load(file_path, rel_file, key, generation)
+    }
+
+    fn load(&self, path: PathBuf, rel: String, key: &str, generation: u64) -> Lookup {
+        let Ok(file) = std::fs::File::open(&path) else {
+            return Lookup::NotFound;
+        };
+        let Ok(meta) = file.metadata() else {
+            return Lookup::NotFound;
+        };
+        let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let options = self.inner.options;
+        if options.cache && meta.len() <= options.limits.max_file_bytes {
+            let mut body = Vec::with_capacity(meta.len() as usize);
+            if std::io::Read::read_to_end(&mut &file, &mut body).is_ok() {
+                let built = Arc::new(file_cache::build_memory_file(&path, body, mtime));
+                self.inner.cache.insert(key, built.clone(), generation);
+                return Lookup::Memory(built);
+            }
+            return Lookup::NotFound;
+        }
+        let tag = disk_tag(&meta);
+        let mut siblings = Vec::new();
+        for encoding in Encoding::PREFERENCE {
+            let sibling = file_cache::sibling_path(&path, encoding);
+            if let Ok(m) = std::fs::metadata(&sibling)
+                && m.is_file()
+            {
+                let etag = format!("\"{}-{}\"", disk_tag(&m), encoding.extension());
+                if let Ok(etag) = axum::http::HeaderValue::from_str(&etag) {
+                    siblings.push((encoding, sibling, m.len(), etag));
+                }
+            }
+        }
+        let (_, compressible) = mime::lookup(&path);
+        let negotiable = compressible || !siblings.is_empty();
+        Lookup::Disk(Box::new(DiskFile {
+            meta: FileMeta::new(&path, meta.len(), mtime, &tag, negotiable),
+            path,
+            file,
+            siblings,
+            rel,
+        }))
+    }
+
+    /// The content version of a file (the `v` of `static_url`), computed once per change.
+    pub fn version_of(&self, rel: &str) -> Option<String> {
+        let rel = rel.trim_start_matches('/');
+        let mut versions = self
+            .inner
+            .versions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        versions
+            .entry(rel.to_string())
+            .or_insert_with(|| self.content_version(rel))
+            .clone()
     }
 
     /// `static_url('css/site.css')` → `/static/css/site.css?v=<hash>`: the version changes when
@@ -82,29 +261,21 @@ impl StaticFiles {
     pub fn versioned_url(&self, path: &str) -> String {
         let rel = path.trim_start_matches('/');
         let base = format!("{}/{rel}", self.inner.url_prefix);
-        let version = {
-            let mut versions = self
-                .inner
-                .versions
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            versions
-                .entry(rel.to_string())
-                .or_insert_with(|| self.content_version(rel))
-                .clone()
-        };
-        match version {
+        match self.version_of(rel) {
             Some(v) => format!("{base}?v={v}"),
             None => base,
         }
     }
 
     fn content_version(&self, rel: &str) -> Option<String> {
-        let encoded: String = rel.replace('%', "%25");
-        let StaticResolution::File(path) = self.resolve(&encoded) else {
+        let real_dir = self.inner.real_dir.as_ref()?;
+        let checked = paths::decode_relative(&rel.replace('%', "%25")).ok();
+        let path = checked.map(|r| real_dir.join(r));
+        let Some(path) = path.filter(|p| p.is_file() && is_within(real_dir, p)) else {
             tracing::warn!(
                 path = rel,
-                "static_url: no such file in the static directory"
+                "static_url: no such file in {}",
+                self.inner.dir.display()
             );
             return None;
         };
@@ -116,35 +287,132 @@ impl StaticFiles {
     }
 }
 
+/// ETag material for a file served from disk: modification time (to the nanosecond), size and
+/// inode, so a same-size rewrite within one second still changes it.
+fn disk_tag(meta: &std::fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .unwrap_or_default();
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let ino = 0u64;
+    format!(
+        "{:x}.{:x}-{:x}-{:x}",
+        mtime.as_secs(),
+        mtime.subsec_nanos(),
+        meta.len(),
+        ino
+    )
+}
+
+/// The visible entries of a directory, sorted by name.
+fn list(dir: &Path) -> Vec<ListingEntry> {
+    let mut entries: Vec<ListingEntry> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            if name.starts_with('.') || is_secret_file(Path::new(&name)) {
+                return None;
+            }
+            let meta = std::fs::metadata(e.path()).ok()?;
+            Some(ListingEntry {
+                name,
+                is_dir: meta.is_dir(),
+                len: meta.len(),
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    entries
+}
+
+/// Watches `dir` recursively; any change clears the cache and the versions.
+fn watch(
+    dir: &Path,
+    cache: Arc<FileCache>,
+    versions: Arc<Mutex<HashMap<String, Option<String>>>>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let handler = move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && event.kind.is_access()
+        {
+            return;
+        }
+        cache.clear();
+        versions.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    };
+    let mut watcher = match notify::recommended_watcher(handler) {
+        Ok(w) => w,
+        Err(err) => {
+            tracing::warn!(dir = %dir.display(), cause = %err, "cannot watch the directory; serving without the memory cache");
+            return None;
+        }
+    };
+    if let Err(err) = watcher.watch(dir, notify::RecursiveMode::Recursive) {
+        tracing::warn!(dir = %dir.display(), cause = %err, "cannot watch the directory; serving without the memory cache");
+        return None;
+    }
+    Some(watcher)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn resolves_files_and_refuses_the_rest() {
+    fn setup() -> (tempfile::TempDir, StaticFiles) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("static");
         std::fs::create_dir_all(dir.join("css")).unwrap();
+        std::fs::create_dir_all(dir.join("docs")).unwrap();
         std::fs::write(dir.join("css/site.css"), "body{}").unwrap();
+        std::fs::write(dir.join("docs/index.html"), "<h1>docs</h1>").unwrap();
         std::fs::write(dir.join(".env"), "SECRET=1").unwrap();
         std::fs::write(tmp.path().join("outside.txt"), "secret").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(tmp.path().join("outside.txt"), dir.join("link.txt")).unwrap();
+        let statics = StaticFiles::new(dir, "/static", StaticOptions::default());
+        (tmp, statics)
+    }
 
-        let statics = StaticFiles::new(dir.clone(), "/static");
-        let real = dir.canonicalize().unwrap();
-        assert_eq!(
-            statics.resolve("css/site.css"),
-            StaticResolution::File(real.join("css/site.css"))
+    #[tokio::test]
+    async fn looks_up_files_directories_and_refuses_the_rest() {
+        let (_tmp, statics) = setup();
+        assert!(
+            matches!(statics.lookup("css/site.css").await, Lookup::Memory(f) if &f.body[..] == b"body{}")
         );
-        for refused in ["css", ".env", "../outside.txt", "link.txt", "missing.js"] {
-            assert_eq!(
-                statics.resolve(refused),
-                StaticResolution::NotFound,
+        assert!(
+            matches!(statics.lookup("css/site.css").await, Lookup::Memory(_)),
+            "cached"
+        );
+        assert!(matches!(statics.lookup("docs").await, Lookup::AddSlash));
+        assert!(
+            matches!(statics.lookup("docs/").await, Lookup::Memory(f) if &f.body[..] == b"<h1>docs</h1>")
+        );
+        for refused in [
+            "css/",
+            "css/site.css/",
+            ".env",
+            "../outside.txt",
+            "link.txt",
+            "missing.js",
+            "%2e%2e/outside.txt",
+        ] {
+            assert!(
+                matches!(statics.lookup(refused).await, Lookup::NotFound),
                 "{refused}"
             );
         }
+    }
 
+    #[test]
+    fn versioned_urls_carry_the_content_hash() {
+        let (_tmp, statics) = setup();
         let url = statics.versioned_url("css/site.css");
         assert!(url.starts_with("/static/css/site.css?v="), "{url}");
         assert_eq!(
@@ -152,5 +420,6 @@ mod tests {
             "/static/css/site.css?v=".len() + VERSION_HEX_DIGITS
         );
         assert_eq!(statics.versioned_url("nope.js"), "/static/nope.js");
+        assert_eq!(statics.versioned_url("link.txt"), "/static/link.txt");
     }
 }

@@ -10,4 +10,5 @@ mod harness;
 mod pages;
 mod shutdown;
 mod startup_errors;
+mod static_files;
 mod tls;
