@@ -209,3 +209,43 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header() -> impl Strategy<Value = String> {
+        let spec = prop_oneof![
+            (0u64..2000, 0u64..2000).prop_map(|(a, b)| format!("{a}-{b}")),
+            (0u64..2000).prop_map(|a| format!("{a}-")),
+            (0u64..2000).prop_map(|n| format!("-{n}")),
+            any::<u64>().prop_map(|n| format!("{n}-")),
+            any::<u64>().prop_map(|n| format!("-{n}")),
+            "[ 0-9,=-]{0,12}",
+            any::<String>(),
+        ];
+        (
+            prop_oneof![Just("bytes="), Just("BYTES="), Just("items="), Just("")],
+            proptest::collection::vec(spec, 0..40),
+        )
+            .prop_map(|(unit, specs)| format!("{unit}{}", specs.join(",")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn ranges_stay_inside_the_file_sorted_disjoint_and_capped(h in header(), len in prop_oneof![Just(0u64), Just(1u64), 0u64..5000, Just(u64::MAX)]) {
+            if let RangeRequest::Satisfiable(ranges) = parse_range(&h, len) {
+                prop_assert!(!ranges.is_empty() && ranges.len() <= MAX_RANGES);
+                for r in &ranges {
+                    prop_assert!(r.start() <= r.end() && *r.end() < len);
+                }
+                for w in ranges.windows(2) {
+                    prop_assert!(w[0].end() + 1 < *w[1].start(), "not coalesced: {ranges:?}");
+                }
+            }
+        }
+    }
+}

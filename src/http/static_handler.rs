@@ -26,7 +26,8 @@ use super::error::{error_page, method_not_allowed};
 use super::pages::request_info;
 use super::ranges::{RangeRequest, parse_range};
 use crate::site::Site;
-use crate::site::file_cache::{FileMeta, MemoryFile};
+use crate::site::file_cache::{COMPRESS_MIN_BYTES, FileMeta, MemoryFile};
+use crate::site::mime;
 use crate::site::static_files::{DiskFile, Lookup, StaticFiles};
 
 /// A request without its body.
@@ -123,7 +124,8 @@ fn wants_version(req: &Head, version: &str) -> bool {
 struct Chosen<'a> {
     encoding: Encoding,
     etag: &'a HeaderValue,
-    len: u64,
+    /// `None` when compressed on the fly while streaming (length unknown until the end).
+    len: Option<u64>,
 }
 
 fn respond_memory(req: &Head, file: &MemoryFile, cache: HeaderValue) -> Response {
@@ -144,7 +146,7 @@ fn respond_memory(req: &Head, file: &MemoryFile, cache: HeaderValue) -> Response
     let chosen = Chosen {
         encoding,
         etag,
-        len: body.len() as u64,
+        len: Some(body.len() as u64),
     };
     let full = body.clone();
     respond(req, meta, &chosen, cache, |plan| match plan {
@@ -172,32 +174,47 @@ fn respond_disk(req: &Head, file: DiskFile, cache: HeaderValue) -> Response {
     } = file;
     let headers = req.headers();
     let ranged = req.method() == Method::GET && headers.contains_key(header::RANGE);
+    // Text without a precompressed sibling is compressed while streaming.
+    let on_the_fly = mime::lookup(&path).1 && meta.len >= COMPRESS_MIN_BYTES;
     let encoding = if ranged {
         Encoding::Identity
     } else {
         negotiate(headers.get(header::ACCEPT_ENCODING), |e| {
-            siblings.iter().any(|(enc, ..)| *enc == e)
+            on_the_fly || siblings.iter().any(|(enc, ..)| *enc == e)
         })
     };
     let sibling = siblings.iter().find(|(e, ..)| *e == encoding);
+    let streamed_etag;
     let chosen = match sibling {
         Some((enc, _, len, etag)) => Chosen {
             encoding: *enc,
             etag,
-            len: *len,
+            len: Some(*len),
         },
+        None if encoding != Encoding::Identity => {
+            let base = meta.etag.to_str().unwrap_or("\"\"").trim_end_matches('"');
+            streamed_etag = header_value(&format!("{base}-{}\"", encoding.extension()));
+            Chosen {
+                encoding,
+                etag: &streamed_etag,
+                len: None,
+            }
+        }
         None => Chosen {
             encoding: Encoding::Identity,
             etag: &meta.etag,
-            len: meta.len,
+            len: Some(meta.len),
         },
     };
     let source = sibling.map(|(_, p, ..)| p.clone());
     let identity_file = tokio::fs::File::from_std(std_file);
     respond(req, &meta, &chosen, cache, move |plan| match plan {
-        Plan::Full => match source {
-            Some(p) => Body::from_stream(file_range(p, 0, u64::MAX)),
-            None => Body::from_stream(ReaderStream::with_capacity(identity_file, STREAM_CHUNK)),
+        Plan::Full => match (source, encoding) {
+            (Some(p), _) => Body::from_stream(file_range(p, 0, u64::MAX)),
+            (None, Encoding::Identity) => {
+                Body::from_stream(ReaderStream::with_capacity(identity_file, STREAM_CHUNK))
+            }
+            (None, coding) => compress_stream(identity_file, coding),
         },
         Plan::Single(r) => Body::from_stream(
             stream::once(async move {
@@ -224,6 +241,28 @@ fn respond_disk(req: &Head, file: DiskFile, cache: HeaderValue) -> Response {
             Body::from_stream(stream::iter(pieces).flatten().chain(end))
         }
     })
+}
+
+/// Compresses a file while streaming it, at levels fast enough for per-request work.
+fn compress_stream(file: tokio::fs::File, encoding: Encoding) -> Body {
+    use async_compression::Level;
+    use async_compression::tokio::bufread::{BrotliEncoder, GzipEncoder, ZstdEncoder};
+    let reader = tokio::io::BufReader::with_capacity(STREAM_CHUNK, file);
+    match encoding {
+        Encoding::Br => Body::from_stream(ReaderStream::with_capacity(
+            BrotliEncoder::with_quality(reader, Level::Precise(4)),
+            STREAM_CHUNK,
+        )),
+        Encoding::Zstd => Body::from_stream(ReaderStream::with_capacity(
+            ZstdEncoder::with_quality(reader, Level::Precise(3)),
+            STREAM_CHUNK,
+        )),
+        Encoding::Gzip => Body::from_stream(ReaderStream::with_capacity(
+            GzipEncoder::with_quality(reader, Level::Precise(6)),
+            STREAM_CHUNK,
+        )),
+        Encoding::Identity => Body::from_stream(ReaderStream::with_capacity(reader, STREAM_CHUNK)),
+    }
 }
 
 /// Streams `len` bytes of `path` from `start` (opening the file when first polled).
@@ -287,12 +326,17 @@ fn respond(
     }
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let is_head = req.method() == Method::HEAD;
-    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(value) if !is_head && if_range_allows(headers, etag, meta.modified) => {
-            parse_range(value, chosen.len)
+    let range = match (
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        chosen.len,
+    ) {
+        (Some(value), Some(len)) if !is_head && if_range_allows(headers, etag, meta.modified) => {
+            parse_range(value, len)
         }
         _ => RangeRequest::Ignore,
     };
+    // Ranges only ever apply to a representation of known length.
+    let total = chosen.len.unwrap_or_default();
     let (status, plan, len) = match range {
         RangeRequest::Ignore => {
             out.insert(header::CONTENT_TYPE, meta.content_type.clone());
@@ -308,7 +352,7 @@ fn respond(
             // No Content-Type of the file: this response carries none of it (RFC 9110 §15.5.17).
             out.insert(
                 header::CONTENT_RANGE,
-                header_value(&format!("bytes */{}", chosen.len)),
+                header_value(&format!("bytes */{total}")),
             );
             out.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
             *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
@@ -319,10 +363,10 @@ fn respond(
             out.insert(header::CONTENT_TYPE, meta.content_type.clone());
             out.insert(
                 header::CONTENT_RANGE,
-                header_value(&format!("bytes {}-{}/{}", r.start(), r.end(), chosen.len)),
+                header_value(&format!("bytes {}-{}/{total}", r.start(), r.end())),
             );
             let len = r.end() - r.start() + 1;
-            (StatusCode::PARTIAL_CONTENT, Plan::Single(r), len)
+            (StatusCode::PARTIAL_CONTENT, Plan::Single(r), Some(len))
         }
         RangeRequest::Satisfiable(ranges) => {
             let boundary = new_boundary();
@@ -330,7 +374,7 @@ fn respond(
                 .content_type
                 .to_str()
                 .unwrap_or("application/octet-stream");
-            let mut total = 0u64;
+            let mut body_len = 0u64;
             let parts: Vec<(Vec<u8>, RangeInclusive<u64>)> = ranges
                 .into_iter()
                 .map(|r| {
@@ -338,23 +382,29 @@ fn respond(
                         "\r\n--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes {}-{}/{}\r\n\r\n",
                         r.start(),
                         r.end(),
-                        chosen.len
+                        total
                     )
                     .into_bytes();
-                    total += head.len() as u64 + (r.end() - r.start() + 1);
+                    body_len += head.len() as u64 + (r.end() - r.start() + 1);
                     (head, r)
                 })
                 .collect();
             let end = format!("\r\n--{boundary}--\r\n").into_bytes();
-            total += end.len() as u64;
+            body_len += end.len() as u64;
             out.insert(
                 header::CONTENT_TYPE,
                 header_value(&format!("multipart/byteranges; boundary={boundary}")),
             );
-            (StatusCode::PARTIAL_CONTENT, Plan::Multi(parts, end), total)
+            (
+                StatusCode::PARTIAL_CONTENT,
+                Plan::Multi(parts, end),
+                Some(body_len),
+            )
         }
     };
-    out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Some(len) = len {
+        out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
     *response.status_mut() = status;
     if !is_head {
         *response.body_mut() = body(plan);

@@ -172,3 +172,52 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn url_path() -> impl Strategy<Value = String> {
+        // Segments built from the characters that matter: dots, slashes, escapes, drive
+        // letters, NUL, non-ASCII.
+        let piece = prop_oneof![
+            Just("..".to_string()),
+            Just(".".to_string()),
+            Just("/".to_string()),
+            Just("%2e".to_string()),
+            Just("%2E%2e".to_string()),
+            Just("%2f".to_string()),
+            Just("%5c".to_string()),
+            Just("%00".to_string()),
+            Just("%25".to_string()),
+            Just("%".to_string()),
+            Just("c:".to_string()),
+            Just("\\".to_string()),
+            Just("certs".to_string()),
+            "[a-z]{1,4}",
+            "%[0-9a-fA-F]{2}",
+            any::<String>(),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn never_leaves_the_root_and_never_panics(raw in url_path()) {
+            let root = Path::new("/srv/site/static");
+            if let Ok(rel) = decode_relative(&raw) {
+                prop_assert!(rel.components().all(|c| matches!(c, Component::Normal(_))));
+                for c in rel.components() {
+                    let s = c.as_os_str().to_string_lossy();
+                    prop_assert!(!s.starts_with('.'), "{raw:?} gave a dot segment");
+                    prop_assert!(!s.contains(['\\', '\0', ':']), "{raw:?}");
+                }
+                prop_assert!(root.join(&rel).starts_with(root));
+                prop_assert!(!is_secret_file(&rel));
+            }
+        }
+    }
+}

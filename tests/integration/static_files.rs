@@ -1294,8 +1294,16 @@ async fn accept_encoding_q_values_are_respected() {
 
 #[tokio::test]
 async fn large_text_is_compressed_on_the_fly() {
+    // Once from the memory cache (compressed once), once streamed from disk (compressed while
+    // streaming, because the file is over --cache-max-file).
+    for args in [&[][..], &["--cache-max-file", "1024"][..]] {
+        compressed_on_the_fly(args).await;
+    }
+}
+
+async fn compressed_on_the_fly(args: &[&str]) {
     let site = fixture();
-    let server = Carafe::start(site.path(), &[]);
+    let server = Carafe::start(site.path(), args);
     let client = dev_client(site.path(), &server, true);
     let css = read(site.path(), "static/big.css");
     for encoding in ["br", "zstd", "gzip"] {
