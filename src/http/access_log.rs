@@ -16,16 +16,10 @@ use crate::server::Transport;
 pub async fn log_request(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+    // A `Uri` clone shares its bytes; nothing is formatted unless the event is enabled.
+    let uri = req.uri().clone();
     let version = req.version();
-    let client = req
-        .extensions()
-        .get::<Transport>()
-        .map(|t| t.peer.ip().to_string())
-        .unwrap_or_else(|| "-".into());
+    let client = Client(req.extensions().get::<Transport>().map(|t| t.peer.ip()));
     let response = next.run(req).await;
     let bytes = if method == Method::HEAD {
         Some(0)
@@ -36,7 +30,7 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         target: ACCESS_TARGET,
         client = %client,
         method = %method,
-        path = %target,
+        path = %PathAndQuery(&uri),
         status = response.status().as_u16(),
         bytes = format_args!("{}", Bytes(bytes)),
         duration_ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
@@ -54,6 +48,30 @@ impl std::fmt::Display for Bytes {
         match self.0 {
             Some(n) => write!(f, "{n}"),
             None => f.write_str("-"),
+        }
+    }
+}
+
+/// The client address for the log, or `-`.
+struct Client(Option<std::net::IpAddr>);
+
+impl std::fmt::Display for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => write!(f, "{ip}"),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+/// The request target as sent (path and query).
+struct PathAndQuery<'a>(&'a axum::http::Uri);
+
+impl std::fmt::Display for PathAndQuery<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.path_and_query() {
+            Some(pq) => f.write_str(pq.as_str()),
+            None => f.write_str(self.0.path()),
         }
     }
 }
