@@ -57,6 +57,7 @@ impl Templates {
     ) -> Result<Self, SiteError> {
         let mut env = Environment::new();
         env.set_loader(minijinja::path_loader(dir));
+        env.set_formatter(flask_escape_formatter);
         env.add_function(
             "url_for",
             move |endpoint: &str, kwargs: Kwargs| -> Result<Value, Error> {
@@ -95,6 +96,37 @@ impl Templates {
     /// Whether a template of this name exists.
     pub fn exists(&self, name: &str) -> bool {
         self.env.get_template(name).is_ok()
+    }
+}
+
+/// Autoescaping as Flask's Jinja2 (markupsafe) does it: `& < > " '` only. minijinja's default
+/// also escapes `/`, which turns every printed path into `&#x2f;static&#x2f;...`: valid, but
+/// not what a Flask user expects to see in the page source.
+fn flask_escape_formatter(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
+    match (state.auto_escape(), value.as_str()) {
+        (minijinja::AutoEscape::Html, Some(text)) if !value.is_safe() => {
+            let mut last = 0;
+            for (i, b) in text.bytes().enumerate() {
+                let entity = match b {
+                    b'&' => "&amp;",
+                    b'<' => "&lt;",
+                    b'>' => "&gt;",
+                    b'"' => "&#34;",
+                    b'\'' => "&#39;",
+                    _ => continue,
+                };
+                out.write_str(&text[last..i])
+                    .and_then(|()| out.write_str(entity))
+                    .map_err(Error::from)?;
+                last = i + 1;
+            }
+            out.write_str(&text[last..]).map_err(Error::from)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
     }
 }
 
@@ -186,4 +218,33 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), SiteError
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_flask() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("p.html"),
+            "{{ request.path }}|{{ request.host }}",
+        )
+        .unwrap();
+        std::fs::write(tmp.path().join("p.txt"), "{{ request.host }}").unwrap();
+        let names = vec!["p.html".to_string(), "p.txt".to_string()];
+        let statics = StaticFiles::new(tmp.path().join("static"), "/static", Default::default());
+        let t = Templates::load(tmp.path(), &names, Arc::default(), statics).unwrap();
+        let info = RequestInfo {
+            path: "/a/b".into(),
+            host: "<x & 'y'\">".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            t.render("p.html", &info).unwrap(),
+            "/a/b|&lt;x &amp; &#39;y&#39;&#34;&gt;"
+        );
+        assert_eq!(t.render("p.txt", &info).unwrap(), "<x & 'y'\">");
+    }
 }
