@@ -27,8 +27,10 @@ pub fn init(default_level: &str) -> LogGuard {
         .lossy(false)
         .thread_name("carafe-access-log")
         .finish(std::io::stdout());
-    let filter =
-        || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},notify=warn")))
+    };
     let access = tracing_subscriber::fmt::layer()
         .with_writer(stdout)
         .with_ansi(std::io::stdout().is_terminal())

@@ -74,12 +74,12 @@ pub enum StoreError {
     #[error("{} already exists; pass --force to replace it, or --out to write elsewhere", .0.display())]
     Exists(PathBuf),
     /// Reading or writing failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {cause}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// The OS error.
-        source: io::Error,
+        cause: io::Error,
     },
     /// Generation failed.
     #[error(transparent)]
@@ -127,7 +127,7 @@ pub fn ensure_dev_cert(dir: &Path, hosts: &[Host]) -> Result<DevCert, StoreError
     let generated = generate::self_signed(hosts, DEV_CERT_DAYS)?;
     let info = CertInfo::from_der(&generated.cert_der).map_err(|e| StoreError::Io {
         path: cert_path.clone(),
-        source: io::Error::other(e),
+        cause: io::Error::other(e),
     })?;
     let status = match renew_reason {
         None => {
@@ -180,9 +180,9 @@ pub fn write_pair(
 ) -> Result<(), StoreError> {
     for path in [cert_path, key_path] {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            fs::create_dir_all(dir).map_err(|cause| StoreError::Io {
                 path: dir.to_path_buf(),
-                source,
+                cause,
             })?;
         }
     }
@@ -192,7 +192,10 @@ pub fn write_pair(
             if source.kind() == io::ErrorKind::AlreadyExists {
                 StoreError::Exists(path)
             } else {
-                StoreError::Io { path, source }
+                StoreError::Io {
+                    path,
+                    cause: source,
+                }
             }
         }
     };

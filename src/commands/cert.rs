@@ -1,7 +1,5 @@
 //! `carafe cert ...`: the openssl commands of the Flask TLS tutorial, replaced.
 
-use anyhow::Context;
-
 use crate::certs::generate::self_signed;
 use crate::certs::store::{WriteMode, write_pair};
 use crate::certs::{CertInfo, Host, local_hosts};
@@ -58,7 +56,7 @@ pub fn parse_hosts(values: &[String]) -> anyhow::Result<Vec<Host>> {
         .iter()
         .map(|v| {
             v.parse::<Host>()
-                .with_context(|| format!("--host {v:?}: expected a DNS name or an IP address"))
+                .map_err(|_| anyhow::anyhow!("--host {v:?} is not a DNS name or an IP address"))
         })
         .collect()
 }

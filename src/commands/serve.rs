@@ -121,7 +121,7 @@ fn warn_about(info: &CertInfo, path: &Path) {
     }
     if info.is_ca {
         tracing::warn!(
-            "{file} is a CA certificate (CA:TRUE) used as the server certificate; browsers and rustls clients reject that"
+            "{file} is a CA certificate (CA:TRUE, as `openssl req -x509` makes by default) used as the server certificate; curl and browsers accept it once trusted, but rustls-based and other strict clients reject it; `carafe cert new` makes a proper server certificate"
         );
     }
     if !info.server_auth {
@@ -140,10 +140,11 @@ fn announce(
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "carafe {}: serving {} ({} pages)",
+        "carafe {}: serving {} ({} page{})",
         env!("CARGO_PKG_VERSION"),
         site.root().display(),
-        site.routes().len()
+        site.routes().len(),
+        if site.routes().len() == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "carafe: listening on {scheme}://{local}");
     let port = local.port();
@@ -154,7 +155,7 @@ fn announce(
     };
     let _ = writeln!(out, "carafe: open {scheme}://{browse_host}:{port}/");
     let source = match config.port_source {
-        PortSource::Flag => "from --port",
+        PortSource::Flag => "from --port or CARAFE_PORT",
         PortSource::PlatformEnv => "from $PORT",
         PortSource::Default => "default",
     };

@@ -128,7 +128,7 @@ impl ServeConfig {
             .iter()
             .map(|m| {
                 m.parse::<Mount>()
-                    .map_err(|e| anyhow::anyhow!("--mount {e}"))
+                    .map_err(|e| anyhow::anyhow!("--mount {m}: {e}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let site = SiteOptions {

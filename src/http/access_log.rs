@@ -24,7 +24,12 @@ pub async fn log_request(req: Request, next: Next) -> Response {
     let bytes = if method == Method::HEAD {
         Some(0)
     } else {
-        response.body().size_hint().exact()
+        response.body().size_hint().exact().or_else(|| {
+            response
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+        })
     };
     tracing::info!(
         target: ACCESS_TARGET,

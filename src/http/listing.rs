@@ -1,5 +1,8 @@
 //! Directory listings (only with `--list`): an HTML page, names sorted,
 //! escaped for HTML and percent-encoded in links. Dotfiles and key files are never listed.
+//!
+//! SECURITY: every link starts with `./`, so a file named `javascript:alert(1)` is a relative
+//! path, never a URL scheme.
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -17,6 +20,7 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'&')
     .add(b'\'')
     .add(b'/')
+    .add(b':')
     .add(b'<')
     .add(b'>')
     .add(b'?')
@@ -45,7 +49,7 @@ pub fn render(url_path: &str, entries: &[ListingEntry], method: &Method) -> Resp
             entry.len.to_string()
         };
         body.push_str(&format!(
-            "<tr><td><a href=\"{href}{slash}\">{}{slash}</a></td><td class=\"n\">{size}</td></tr>\n",
+            "<tr><td><a href=\"./{href}{slash}\">{}{slash}</a></td><td class=\"n\">{size}</td></tr>\n",
             escape(&entry.name)
         ));
     }
@@ -86,6 +90,11 @@ mod tests {
                 is_dir: false,
                 len: 3,
             },
+            ListingEntry {
+                name: "javascript:alert(1)".into(),
+                is_dir: false,
+                len: 1,
+            },
         ];
         let response = render("/static/a%20b/", &entries, &Method::GET);
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)
@@ -94,10 +103,16 @@ mod tests {
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(body.contains("<title>Index of /static/a b/</title>"));
         assert!(
-            body.contains("<a href=\"%3Cb%3E%26.txt\">&lt;b&gt;&amp;.txt</a>"),
+            body.contains("<a href=\"./%3Cb%3E%26.txt\">&lt;b&gt;&amp;.txt</a>"),
             "{body}"
         );
-        assert!(body.contains("<a href=\"sub/\">sub/</a>"));
+        assert!(body.contains("<a href=\"./sub/\">sub/</a>"));
         assert!(!body.contains("<b>&"));
+        assert!(
+            body.contains("href=\"./javascript%3Aalert(1)\"")
+                || body.contains("href=\"./javascript:alert(1)\""),
+            "{body}"
+        );
+        assert!(!body.contains("href=\"javascript"), "{body}");
     }
 }

@@ -50,15 +50,31 @@ pub fn router(site: Site) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
-        .layer(axum::middleware::from_fn(limit_uri))
+        .layer(axum::middleware::from_fn(check_request))
         .layer(axum::middleware::from_fn(super::access_log::log_request))
 }
 
-/// 414 for request targets over [`MAX_URI_BYTES`] (hyper only bounds the whole head).
-async fn limit_uri(req: Request, next: Next) -> Response {
+/// Refuses what hyper lets through: request targets over [`MAX_URI_BYTES`] (414; hyper only
+/// bounds the whole head), and HTTP/1.1 requests without exactly one `Host` (400, RFC 9112
+/// §3.2, as nginx does).
+async fn check_request(req: Request, next: Next) -> Response {
     let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if len > MAX_URI_BYTES {
         return (StatusCode::URI_TOO_LONG, "URI too long\n").into_response();
+    }
+    if req.version() == axum::http::Version::HTTP_11
+        && req
+            .headers()
+            .get_all(axum::http::header::HOST)
+            .iter()
+            .count()
+            != 1
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            "HTTP/1.1 requests need exactly one Host header\n",
+        )
+            .into_response();
     }
     next.run(req).await
 }

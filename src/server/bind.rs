@@ -24,12 +24,12 @@ pub enum BindError {
     )]
     NotLocal(SocketAddr),
     /// Anything else.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {cause}")]
     Other {
         /// The address.
         addr: SocketAddr,
         /// The OS error.
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
@@ -41,6 +41,9 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
             io::ErrorKind::AddrInUse => BindError::InUse(addr),
             io::ErrorKind::PermissionDenied => BindError::Permission(addr),
             io::ErrorKind::AddrNotAvailable => BindError::NotLocal(addr),
-            _ => BindError::Other { addr, source },
+            _ => BindError::Other {
+                addr,
+                cause: source,
+            },
         })
 }

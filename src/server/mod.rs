@@ -7,6 +7,7 @@
 //! requests and close, and [`serve`] returns once they have — or after `drain_timeout`.
 
 pub mod bind;
+pub mod connection;
 pub mod shutdown;
 
 use std::future::Future;
@@ -15,15 +16,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
+use tokio_util::task::TaskTracker;
+
+use connection::{Protocol, serve_connection};
 
 pub use bind::{BindError, bind};
 pub use shutdown::shutdown_signal;
@@ -32,6 +32,9 @@ pub use shutdown::shutdown_signal;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head (request line + headers) accepted; larger gets 431 (DESIGN §8).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Most header fields in one HTTP/1.1 request (hyper's default is 100; browsers with many
+/// cookies and proxies adding headers can exceed that). The byte limit is [`MAX_HEADER_BYTES`].
+pub const MAX_HEADER_COUNT: usize = 256;
 /// HTTP/2 streams a client may have open at once on one connection (advertised in SETTINGS).
 pub const H2_MAX_CONCURRENT_STREAMS: u32 = 128;
 /// Default upper bound on draining in-flight requests at shutdown (under Heroku's 30 s).
@@ -59,7 +62,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let acceptor = tls.map(TlsAcceptor::from);
     let builder = connection_builder();
-    let graceful = GracefulShutdown::new();
+    let connections = TaskTracker::new();
+    let (drain, draining) = watch::channel(false);
     tokio::pin!(shutdown);
 
     loop {
@@ -75,38 +79,48 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let conn = Conn {
-            builder: builder.clone(),
-            app: app.clone(),
-            watcher: graceful.watcher(),
-        };
+        let (builder, app, draining) = (builder.clone(), app.clone(), draining.clone());
         match &acceptor {
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    if let Some(stream) = crate::tls::accept::handshake(acceptor, tcp, peer).await {
-                        conn.serve(stream, Transport { peer, secure: true }).await;
-                    }
+                connections.spawn(async move {
+                    let Some(stream) = crate::tls::accept::handshake(acceptor, tcp, peer).await
+                    else {
+                        return;
+                    };
+                    let protocol = match stream.get_ref().1.alpn_protocol() {
+                        Some(b"h2") => Protocol::Http2,
+                        _ => Protocol::Http1,
+                    };
+                    let transport = Transport { peer, secure: true };
+                    serve_connection(builder, app, stream, transport, protocol, draining).await;
                 });
             }
             None => {
-                tokio::spawn(conn.serve(
+                let transport = Transport {
+                    peer,
+                    secure: false,
+                };
+                connections.spawn(serve_connection(
+                    builder,
+                    app,
                     tcp,
-                    Transport {
-                        peer,
-                        secure: false,
-                    },
+                    transport,
+                    Protocol::Sniff,
+                    draining,
                 ));
             }
         }
     }
 
     drop(listener);
-    let open = graceful.count();
+    connections.close();
+    let open = connections.len();
     if open > 0 {
         tracing::info!(connections = open, timeout = ?drain_timeout, "draining in-flight requests");
     }
-    if tokio::time::timeout(drain_timeout, graceful.shutdown())
+    let _ = drain.send(true);
+    if tokio::time::timeout(drain_timeout, connections.wait())
         .await
         .is_err()
     {
@@ -132,39 +146,14 @@ fn connection_builder() -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADER_COUNT)
         .keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS);
+        .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
+        // The same 64 KiB head limit as HTTP/1.1 (h2's default is 16 KiB, so a large Cookie
+        // that works over HTTP/1.1 would fail over HTTP/2).
+        .max_header_list_size(MAX_HEADER_BYTES as u32);
     builder
-}
-
-/// One accepted connection and what it needs to be served.
-struct Conn {
-    builder: auto::Builder<TokioExecutor>,
-    app: Router,
-    watcher: hyper_util::server::graceful::Watcher,
-}
-
-impl Conn {
-    async fn serve<S>(self, stream: S, transport: Transport)
-    where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let service = self
-            .app
-            .map_request(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(transport.peer));
-                req.extensions_mut().insert(transport);
-                req
-            });
-        let connection = self
-            .builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        if let Err(err) = self.watcher.watch(connection).await {
-            tracing::debug!(peer = %transport.peer, cause = %err, "connection ended with an error");
-        }
-    }
 }

@@ -119,8 +119,14 @@ impl MemoryFile {
     }
 }
 
-/// Builds a cached file from its bytes (blocking: hashing and compression).
-pub fn build_memory_file(path: &Path, body: Vec<u8>, mtime: SystemTime) -> MemoryFile {
+/// Builds a cached file from its bytes and the bytes of its precompressed siblings, already
+/// vetted by the caller (blocking: hashing and compression).
+pub fn build_memory_file(
+    path: &Path,
+    body: Vec<u8>,
+    mtime: SystemTime,
+    mut siblings: Vec<(Encoding, Vec<u8>)>,
+) -> MemoryFile {
     let (_, compressible) = mime::lookup(path);
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body);
     let hex = crate::certs::hex(digest.as_ref());
@@ -130,14 +136,17 @@ pub fn build_memory_file(path: &Path, body: Vec<u8>, mtime: SystemTime) -> Memor
 
     let mut variants = Vec::new();
     for encoding in Encoding::PREFERENCE {
-        let sibling = sibling_path(path, encoding);
-        let compressed = match std::fs::read(&sibling) {
+        let sibling = siblings
+            .iter()
+            .position(|(e, _)| *e == encoding)
+            .map(|i| siblings.swap_remove(i).1);
+        let compressed = match sibling {
             // A precompressed sibling always wins: it may use settings we would not afford.
-            Ok(bytes) => Some(bytes),
-            Err(_) if compressible && len >= COMPRESS_MIN_BYTES => {
+            Some(bytes) => Some(bytes),
+            None if compressible && len >= COMPRESS_MIN_BYTES => {
                 compress(encoding, &body).filter(|c| (c.len() as u64) < len)
             }
-            Err(_) => None,
+            None => None,
         };
         if let Some(bytes) = compressed {
             variants.push(Variant {
@@ -267,6 +276,7 @@ mod tests {
             Path::new("/x/site.css"),
             css.clone(),
             SystemTime::UNIX_EPOCH,
+            vec![],
         );
         assert_eq!(f.meta.len, css.len() as u64);
         assert!(f.meta.negotiable);
@@ -282,7 +292,7 @@ mod tests {
         assert_ne!(f.variants[0].etag, f.meta.etag);
 
         let png = vec![7u8; 4096];
-        let f = build_memory_file(Path::new("/x/a.png"), png, SystemTime::UNIX_EPOCH);
+        let f = build_memory_file(Path::new("/x/a.png"), png, SystemTime::UNIX_EPOCH, vec![]);
         assert!(f.variants.is_empty());
         assert!(!f.meta.negotiable);
     }
@@ -294,6 +304,7 @@ mod tests {
             Path::new("a.txt"),
             b"hi".to_vec(),
             SystemTime::UNIX_EPOCH,
+            vec![],
         ));
         let generation = cache.generation();
         cache.clear();
@@ -313,6 +324,7 @@ mod tests {
             Path::new("a.bin"),
             b"abcd".to_vec(),
             SystemTime::UNIX_EPOCH,
+            vec![],
         ));
         cache.insert("a.bin", f, cache.generation());
         assert!(cache.get("a.bin").is_none());

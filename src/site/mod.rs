@@ -27,20 +27,20 @@ pub const STATIC_URL_PREFIX: &str = "/static";
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
     /// The root directory is missing or unreadable.
-    #[error("cannot open site root {}: {source}", path.display())]
+    #[error("cannot open site root {}: {cause}", path.display())]
     Root {
         /// The root given.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Reading the templates directory failed.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {cause}", path.display())]
     Io {
         /// The directory or file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A mount or SPA option is wrong.
     #[error("{0}")]
@@ -67,7 +67,7 @@ impl std::str::FromStr for Mount {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (prefix, dir) = s
             .split_once('=')
-            .ok_or_else(|| format!("{s:?} is not PREFIX=DIR (e.g. /js=js)"))?;
+            .ok_or_else(|| "expected PREFIX=DIR, e.g. /js=js".to_string())?;
         let prefix = prefix.trim().trim_end_matches('/');
         let valid = prefix.starts_with('/')
             && prefix.len() > 1
@@ -79,12 +79,12 @@ impl std::str::FromStr for Mount {
                         .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
             });
         if !valid {
-            return Err(format!(
-                "mount prefix {prefix:?} must be a path like /js (letters, digits, -_.~; not /)"
-            ));
+            return Err(
+                "the prefix must be a path like /js (letters, digits, -_.~; not /)".to_string(),
+            );
         }
         if dir.trim().is_empty() {
-            return Err(format!("{s:?} has no directory after ="));
+            return Err("no directory after =".to_string());
         }
         Ok(Mount {
             prefix: prefix.to_string(),
@@ -130,10 +130,16 @@ impl Site {
     /// Loads the site in `root` with `options`.
     pub fn load_with(root: impl AsRef<Path>, options: &SiteOptions) -> Result<Self, SiteError> {
         let root = root.as_ref();
-        let root = root.canonicalize().map_err(|source| SiteError::Root {
+        let root = root.canonicalize().map_err(|cause| SiteError::Root {
             path: root.to_path_buf(),
-            source,
+            cause,
         })?;
+        if !root.is_dir() {
+            return Err(SiteError::Root {
+                path: root.clone(),
+                cause: std::io::Error::other("not a directory; --root takes the site directory"),
+            });
+        }
         let templates_dir = root.join(TEMPLATES_DIR);
         let names = templates::list_templates(&templates_dir)?;
         let routes = Arc::new(RouteTable::from_templates(
@@ -142,16 +148,19 @@ impl Site {
         let statics = StaticFiles::new(root.join(STATIC_DIR), STATIC_URL_PREFIX, options.statics);
         let mut mounts = vec![statics.clone()];
         for mount in &options.mounts {
-            if mount.prefix == STATIC_URL_PREFIX
-                || options
+            let overlaps = |a: &str, b: &str| {
+                a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"))
+            };
+            let others = std::iter::once(STATIC_URL_PREFIX).chain(
+                options
                     .mounts
                     .iter()
-                    .filter(|m| m.prefix == mount.prefix)
-                    .count()
-                    > 1
-            {
+                    .filter(|m| !std::ptr::eq(*m, mount))
+                    .map(|m| m.prefix.as_str()),
+            );
+            if let Some(other) = others.into_iter().find(|p| overlaps(p, &mount.prefix)) {
                 return Err(SiteError::Mount(format!(
-                    "mount prefix {} is used twice",
+                    "--mount {}: the prefix overlaps {other} and would hide files there; pick a prefix outside it",
                     mount.prefix
                 )));
             }

@@ -208,22 +208,27 @@ impl StaticFiles {
         };
         let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         let options = self.inner.options;
-        if options.cache && meta.len() <= options.limits.max_file_bytes {
-            let mut body = Vec::with_capacity(meta.len() as usize);
-            if std::io::Read::read_to_end(&mut &file, &mut body).is_ok() {
-                let built = Arc::new(file_cache::build_memory_file(&path, body, mtime));
-                self.inner.cache.insert(key, built.clone(), generation);
-                return Lookup::Memory(built);
-            }
-            return Lookup::NotFound;
+        let max = options.limits.max_file_bytes;
+        if options.cache && meta.len() <= max {
+            let Some(body) = read_at_most(&file, max) else {
+                return Lookup::NotFound;
+            };
+            let siblings = Encoding::PREFERENCE
+                .into_iter()
+                .filter_map(|encoding| {
+                    let (sibling, _) = self.sibling(&path, encoding, Some(max))?;
+                    let file = std::fs::File::open(sibling).ok()?;
+                    Some((encoding, read_at_most(&file, max)?))
+                })
+                .collect();
+            let built = Arc::new(file_cache::build_memory_file(&path, body, mtime, siblings));
+            self.inner.cache.insert(key, built.clone(), generation);
+            return Lookup::Memory(built);
         }
         let tag = disk_tag(&meta);
         let mut siblings = Vec::new();
         for encoding in Encoding::PREFERENCE {
-            let sibling = file_cache::sibling_path(&path, encoding);
-            if let Ok(m) = std::fs::metadata(&sibling)
-                && m.is_file()
-            {
+            if let Some((sibling, m)) = self.sibling(&path, encoding, None) {
                 let etag = format!("\"{}-{}\"", disk_tag(&m), encoding.extension());
                 if let Ok(etag) = axum::http::HeaderValue::from_str(&etag) {
                     siblings.push((encoding, sibling, m.len(), etag));
@@ -239,6 +244,23 @@ impl StaticFiles {
             siblings,
             rel,
         }))
+    }
+
+    /// The precompressed sibling of `path` for `encoding`, if it is a regular file that really
+    /// lives inside the directory (SECURITY: a sibling is served in place of the file, so it
+    /// gets the same checks — a `site.css.gz` symlink to `/etc/passwd` is ignored) and, when
+    /// `max` is given, is no larger than that.
+    fn sibling(
+        &self,
+        path: &Path,
+        encoding: Encoding,
+        max: Option<u64>,
+    ) -> Option<(PathBuf, std::fs::Metadata)> {
+        let real_dir = self.inner.real_dir.as_ref()?;
+        let sibling = file_cache::sibling_path(path, encoding);
+        let meta = std::fs::metadata(&sibling).ok()?;
+        let fits = max.is_none_or(|m| meta.len() <= m);
+        (meta.is_file() && fits && is_within(real_dir, &sibling)).then_some((sibling, meta))
     }
 
     /// The content version of a file (the `v` of `static_url`), computed once per change.
@@ -285,6 +307,14 @@ impl StaticFiles {
         hex.truncate(VERSION_HEX_DIGITS);
         Some(hex)
     }
+}
+
+/// Reads a whole file of at most `max` bytes (`None` if it is larger now, or unreadable).
+fn read_at_most(file: &std::fs::File, max: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    file.take(max + 1).read_to_end(&mut body).ok()?;
+    (body.len() as u64 <= max).then_some(body)
 }
 
 /// ETag material for a file served from disk: modification time (to the nanosecond), size and
@@ -408,6 +438,48 @@ mod tests {
                 "{refused}"
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn precompressed_siblings_get_the_same_checks_as_files() {
+        let (tmp, _) = setup();
+        let dir = tmp.path().join("static");
+        std::fs::write(dir.join("a.js"), "x".repeat(10)).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside.txt"), dir.join("a.js.gz")).unwrap();
+        std::fs::write(dir.join("a.js.br"), vec![0u8; 5000]).unwrap();
+        std::fs::write(dir.join("a.js.zst"), "ok").unwrap();
+        let limits = CacheLimits {
+            max_file_bytes: 100,
+            total_bytes: 1 << 20,
+        };
+        let statics = StaticFiles::new(
+            dir.clone(),
+            "/static",
+            StaticOptions {
+                limits,
+                ..Default::default()
+            },
+        );
+        let Lookup::Memory(file) = statics.lookup("a.js").await else {
+            panic!("cached")
+        };
+        assert!(
+            file.variant(Encoding::Gzip).is_none(),
+            "symlink leaving the root"
+        );
+        assert!(
+            file.variant(Encoding::Br).is_none(),
+            "sibling over the size cap"
+        );
+        assert_eq!(&file.variant(Encoding::Zstd).unwrap().body[..], b"ok");
+
+        std::fs::write(dir.join("big.js"), "y".repeat(200)).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside.txt"), dir.join("big.js.gz")).unwrap();
+        let Lookup::Disk(file) = statics.lookup("big.js").await else {
+            panic!("streamed")
+        };
+        assert!(file.siblings.is_empty());
     }
 
     #[test]

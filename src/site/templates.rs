@@ -192,9 +192,9 @@ pub(crate) fn list_templates(dir: &Path) -> Result<Vec<String>, SiteError> {
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), SiteError> {
-    let io = |source| SiteError::Io {
+    let io = |cause| SiteError::Io {
         path: dir.to_path_buf(),
-        source,
+        cause,
     };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;

@@ -19,14 +19,14 @@ use super::config::crypto_provider;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read (missing, permissions, a directory).
-    #[error("cannot read {what} file {}: {source}", path.display())]
+    #[error("cannot read {what} file {}: {cause}", path.display())]
     Io {
         /// `certificate` or `key`.
         what: &'static str,
         /// The file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// `--cert` and `--key` are the wrong way round.
     #[error("--cert {} holds a private key and --key {} holds a certificate: the two arguments are swapped", .cert.display(), .key.display())]
@@ -60,12 +60,22 @@ pub enum LoadError {
         detail: String,
     },
     /// The key type is not usable for TLS.
-    #[error("the key in {} cannot be used for TLS: {detail}", path.display())]
+    #[error("the key in {} cannot be used for TLS ({detail}); carafe serves ECDSA P-256/P-384 and RSA 2048-8192-bit keys, and `carafe cert new` makes one", path.display())]
     UnsupportedKey {
         /// The key file.
         path: PathBuf,
         /// What rustls said.
         detail: String,
+    },
+    /// The key belongs to a later certificate of the chain: the leaf must come first.
+    #[error("the private key {} belongs to certificate #{position} in {}, not the first; put the server (leaf) certificate first, then its intermediates", .key.display(), .cert.display())]
+    LeafNotFirst {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// 1-based position of the matching certificate.
+        position: usize,
     },
     /// The key does not belong to the certificate.
     #[error("the private key {} does not match the certificate {}; pass the key that was made together with this certificate", .key.display(), .cert.display())]
@@ -86,6 +96,11 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, 
     let chain = CertificateDer::pem_slice_iter(&cert_bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad_pem(cert, e))?;
+    // An encrypted key may not even parse as PEM (the legacy `Proc-Type` form has headers),
+    // so recognise it first.
+    if is_encrypted(&key_bytes) {
+        return Err(LoadError::EncryptedKey(key.to_path_buf()));
+    }
     let parsed_key = PrivateKeyDer::from_pem_slice(&key_bytes);
 
     if chain.is_empty() {
@@ -102,9 +117,6 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, 
     }
     let private_key = match parsed_key {
         Ok(k) => k,
-        Err(pem::Error::NoItemsFound) if is_encrypted(&key_bytes) => {
-            return Err(LoadError::EncryptedKey(key.to_path_buf()));
-        }
         Err(pem::Error::NoItemsFound) if has_certificate(&key_bytes) => {
             return Err(LoadError::KeyFileHoldsCert(key.to_path_buf()));
         }
@@ -120,23 +132,39 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, 
             path: key.to_path_buf(),
             detail: e.to_string(),
         })?;
+    let public_key = signing_key.public_key().map(|k| k.into_owned());
     let certified = CertifiedKey::new(chain, signing_key);
     match certified.keys_match() {
         Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
             Ok(Arc::new(certified))
         }
-        Err(_) => Err(LoadError::KeyMismatch {
-            cert: cert.to_path_buf(),
-            key: key.to_path_buf(),
-        }),
+        Err(_) => {
+            let position = public_key.and_then(|spki| {
+                certified.cert.iter().skip(1).position(|c| {
+                    rustls::server::ParsedCertificate::try_from(c)
+                        .is_ok_and(|p| p.subject_public_key_info() == spki)
+                })
+            });
+            Err(match position {
+                Some(i) => LoadError::LeafNotFirst {
+                    cert: cert.to_path_buf(),
+                    key: key.to_path_buf(),
+                    position: i + 2,
+                },
+                None => LoadError::KeyMismatch {
+                    cert: cert.to_path_buf(),
+                    key: key.to_path_buf(),
+                },
+            })
+        }
     }
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|source| LoadError::Io {
+    std::fs::read(path).map_err(|cause| LoadError::Io {
         what,
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 

@@ -220,6 +220,30 @@ pub fn dev_client(root: &Path, server: &Carafe, http1_only: bool) -> reqwest::Cl
     client(&pem, server.addr, http1_only)
 }
 
+/// A TLS connection to `addr` (trusting `cert_pem`, SNI `localhost`) offering `alpn`.
+pub async fn tls_connect(
+    addr: SocketAddr,
+    cert_pem: &[u8],
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    connector.connect(name, tcp).await.expect("handshake")
+}
+
 /// Sends `request` byte for byte over TLS (trusting `cert_pem`, SNI `localhost`) and returns
 /// everything the server sent back before closing (or 5 s of silence).
 pub async fn raw_https(addr: SocketAddr, cert_pem: &[u8], request: &[u8]) -> String {

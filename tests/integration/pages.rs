@@ -242,3 +242,30 @@ async fn access_log_has_one_line_per_request_on_stdout() {
     assert!(lines[1].contains("path=/nope status=404"), "{}", lines[1]);
     assert!(server.stderr().iter().all(|l| !l.contains(" request ")));
 }
+
+#[tokio::test]
+async fn http11_without_exactly_one_host_is_400() {
+    let site = site_copy();
+    let server = Carafe::start(site.path(), &[]);
+    let pem = std::fs::read(site.path().join("certs/carafe-dev.crt")).unwrap();
+    for request in [
+        "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+    ] {
+        let response = raw_https(server.addr, &pem, request.as_bytes()).await;
+        assert!(
+            response.starts_with("HTTP/1.1 400"),
+            "{request:?}: {response}"
+        );
+    }
+    let ok = raw_https(
+        server.addr,
+        &pem,
+        b"GET / HTTP/1.0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        ok.starts_with("HTTP/1.0 200") || ok.starts_with("HTTP/1.1 200"),
+        "{ok}"
+    );
+}

@@ -158,3 +158,51 @@ fn bad_platform_port_and_host() {
     let err = fails(site.path(), &["--host", "not a host"]);
     assert!(err.contains("--host \"not a host\""), "{err}");
 }
+
+#[test]
+fn legacy_encrypted_key_leaf_order_and_mount_overlap() {
+    let site = site_copy();
+    let (crt, _key) = write_pair(site.path(), "a");
+    // The form `openssl genrsa -des3` writes (OpenSSL 1.1, the Flask tutorial).
+    let legacy = site.path().join("legacy.key");
+    std::fs::write(
+        &legacy,
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: DES-EDE3-CBC,0123456789ABCDEF\n\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let err = fails(
+        site.path(),
+        &["--cert", &crt, "--key", legacy.to_str().unwrap()],
+    );
+    assert!(err.contains("is an encrypted private key"), "{err}");
+
+    // A chain with the intermediate first: the key matches certificate #2.
+    let (crt_b, key_b) = write_pair(site.path(), "b");
+    let reversed = site.path().join("reversed.pem");
+    let chain = std::fs::read_to_string(&crt).unwrap() + &std::fs::read_to_string(&crt_b).unwrap();
+    std::fs::write(&reversed, chain).unwrap();
+    let err = fails(
+        site.path(),
+        &["--cert", reversed.to_str().unwrap(), "--key", &key_b],
+    );
+    assert!(
+        err.contains("belongs to certificate #2") && err.contains("leaf"),
+        "{err}"
+    );
+
+    std::fs::create_dir_all(site.path().join("src")).unwrap();
+    let err = fails(site.path(), &["--mount", "/static/js=src"]);
+    assert!(err.contains("overlaps /static"), "{err}");
+
+    let out = run(
+        &["serve", "--root", "/definitely/not/here", "--port", "0"],
+        site.path(),
+    );
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        err.matches("No such file").count(),
+        1,
+        "OS error printed once: {err}"
+    );
+}

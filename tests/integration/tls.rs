@@ -242,3 +242,49 @@ fn openssl_negotiates_h2_and_http11_with_tls12_and_13() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn connections_that_never_send_a_request_are_closed() {
+    use tokio::io::AsyncReadExt;
+    let site = site_copy();
+    let tls_server = Carafe::start(site.path(), &[]);
+    let plain_server = Carafe::start(site.path(), &["--tls", "off"]);
+    let pem = std::fs::read(site.path().join("certs/carafe-dev.crt")).unwrap();
+
+    // Plain TCP that sends nothing; a TLS client that completes the handshake (h2 and
+    // http/1.1) and then sends nothing.
+    let silent_tcp = tokio::net::TcpStream::connect(plain_server.addr)
+        .await
+        .unwrap();
+    let tls_h2 = crate::harness::tls_connect(tls_server.addr, &pem, &[b"h2"]).await;
+    let tls_h1 = crate::harness::tls_connect(tls_server.addr, &pem, &[b"http/1.1"]).await;
+
+    let start = std::time::Instant::now();
+    let limit = Duration::from_secs(20);
+    let mut buf = [0u8; 256];
+    let mut tcp = silent_tcp;
+    let n = tokio::time::timeout(limit, tcp.read(&mut buf))
+        .await
+        .expect("plain closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "plain connection closed without data");
+    for mut tls in [tls_h2, tls_h1] {
+        // HTTP/2 may send SETTINGS/GOAWAY first; read until EOF.
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(limit, tls.read_to_end(&mut sink))
+            .await
+            .expect("TLS connection closed");
+    }
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(8),
+        "closed too early: {waited:?}"
+    );
+    // Both servers still serve.
+    let resp = dev_client(site.path(), &tls_server, false)
+        .get(tls_server.url("/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
