@@ -5,7 +5,7 @@
 //!
 //! - [`cli`]: the command-line definition (clap types only).
 //! - [`config`]: typed, validated settings built from the command line and the environment.
-//! - [`logging`]: diagnostics on stderr, the access log on stdout.
+//! - [`logging`]: diagnostics on stderr, the access log on stdout ([`batch_writer`] batches it).
 //! - [`commands`]: glue from parsed arguments to the library for `serve` and `cert`.
 //! - [`server`]: listeners, the accept loop, graceful shutdown.
 //! - [`tls`]: rustls configuration, PEM loading with typed errors, the handshake task.
@@ -28,6 +28,7 @@
 //! ```
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod batch_writer;
 pub mod certs;
 pub mod cli;
 pub mod commands;

@@ -14,28 +14,24 @@ pub const ACCESS_TARGET: &str = "carafe::access";
 /// Keeps the access-log writer thread alive; dropping it flushes what is buffered.
 #[must_use = "dropping the guard stops the access log"]
 pub struct LogGuard {
-    _worker: Option<tracing_appender::non_blocking::WorkerGuard>,
+    _flusher: Option<crate::batch_writer::FlushGuard>,
 }
 
-/// Installs the global subscriber. Safe to call more than once (later calls do nothing), so
-/// tests and library users that set their own subscriber are not disturbed.
+/// Installs the global subscriber and, unless `RUST_LOG` turns target `carafe::access` off
+/// (e.g. `RUST_LOG=warn`), the access log. Safe to call more than once (later calls do
+/// nothing), so tests and library users that set their own subscriber are not disturbed.
 ///
-/// The access log is written by a background thread (lines are queued, never dropped), so a
-/// request never waits on the terminal or pipe that stdout is; diagnostics stay synchronous.
+/// The access log is batched and written by a background thread
+/// ([`crate::batch_writer`]: lines are never dropped, and written within 100 ms), so a request
+/// never waits on the terminal or pipe that stdout is; diagnostics stay synchronous.
 pub fn init(default_level: &str) -> LogGuard {
-    let (stdout, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("carafe-access-log")
-        .finish(std::io::stdout());
     let filter = || {
         EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},notify=warn")))
     };
-    let access = tracing_subscriber::fmt::layer()
-        .with_writer(stdout)
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_target(false)
-        .with_level(false)
+    // The access log is written by `http::access_log` itself (formatting through tracing cost
+    // several µs per request); this layer only makes `RUST_LOG` decide whether it is on.
+    let access = tracing_subscriber::layer::Identity::new()
         .with_filter(filter_fn(|meta| meta.target() == ACCESS_TARGET))
         .with_filter(filter());
     let diagnostics = tracing_subscriber::fmt::layer()
@@ -49,9 +45,13 @@ pub fn init(default_level: &str) -> LogGuard {
         .with(diagnostics)
         .try_init()
     {
-        Ok(()) => LogGuard {
-            _worker: Some(guard),
-        },
-        Err(_) => LogGuard { _worker: None },
+        Ok(()) if tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) => {
+            let (stdout, guard) = crate::batch_writer::batch_writer(std::io::stdout());
+            crate::http::access_log::install(stdout);
+            LogGuard {
+                _flusher: Some(guard),
+            }
+        }
+        _ => LogGuard { _flusher: None },
     }
 }

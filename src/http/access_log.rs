@@ -1,25 +1,53 @@
-//! The access log: one line per request on stdout (target [`crate::logging::ACCESS_TARGET`]),
-//! with the client, method, path, status, body bytes, duration and protocol.
+//! The access log: one line per request on stdout, with the client, method, path, status, body
+//! bytes, duration and protocol:
+//!
+//! ```text
+//! 2026-12-03T19:12:30.119251Z request client=127.0.0.1 method=GET path=/signup status=200 bytes=2930 duration_ms=0.358 protocol=HTTP/2.0
+//! ```
+//!
+//! The line is formatted here, into a reused per-thread buffer with a per-second timestamp
+//! cache, and appended to a [`BatchWriter`]: no allocation, no syscall and no thread wake-up per
+//! request (going through `tracing`'s formatter cost several µs each). It is on when
+//! [`crate::logging::init`] installed it, i.e. unless `RUST_LOG` turns target `carafe::access`
+//! off.
 
-use std::time::Instant;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::Request;
-use axum::http::Method;
+use axum::http::{Method, Version, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::Body as _;
 
-use crate::logging::ACCESS_TARGET;
+use crate::batch_writer::BatchWriter;
 use crate::server::Transport;
+
+static WRITER: OnceLock<BatchWriter> = OnceLock::new();
+
+/// Turns the access log on, writing to `writer` (first call wins).
+pub fn install(writer: BatchWriter) {
+    let _ = WRITER.set(writer);
+}
+
+thread_local! {
+    /// The line being built, and the formatted second it starts with.
+    static LINE: RefCell<(String, u64, String)> = RefCell::new((String::with_capacity(256), u64::MAX, String::new()));
+}
 
 /// Middleware that logs each request once its response head is ready.
 pub async fn log_request(req: Request, next: Next) -> Response {
+    let Some(writer) = WRITER.get() else {
+        return next.run(req).await;
+    };
     let start = Instant::now();
     let method = req.method().clone();
-    // A `Uri` clone shares its bytes; nothing is formatted unless the event is enabled.
+    // A `Uri` clone shares its bytes.
     let uri = req.uri().clone();
     let version = req.version();
-    let client = Client(req.extensions().get::<Transport>().map(|t| t.peer.ip()));
+    let client = req.extensions().get::<Transport>().map(|t| t.peer.ip());
     let response = next.run(req).await;
     let bytes = if method == Method::HEAD {
         Some(0)
@@ -27,56 +55,85 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         response.body().size_hint().exact().or_else(|| {
             response
                 .headers()
-                .get(axum::http::header::CONTENT_LENGTH)
+                .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok()?.parse().ok())
         })
     };
-    tracing::info!(
-        target: ACCESS_TARGET,
-        client = %client,
-        method = %method,
-        path = %PathAndQuery(&uri),
-        status = response.status().as_u16(),
-        bytes = format_args!("{}", Bytes(bytes)),
-        duration_ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
-        protocol = ?version,
-        "request"
-    );
+    let micros = start.elapsed().as_micros();
+    LINE.with(|cell| {
+        let (line, cached_sec, stamp) = &mut *cell.borrow_mut();
+        line.clear();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        if now.as_secs() != *cached_sec {
+            *cached_sec = now.as_secs();
+            *stamp = format_second(now.as_secs());
+        }
+        let _ = write!(line, "{stamp}.{:06}Z request client=", now.subsec_micros());
+        match client {
+            Some(ip) => {
+                let _ = write!(line, "{ip}");
+            }
+            None => line.push('-'),
+        }
+        let _ = write!(
+            line,
+            " method={method} path={} status={} bytes=",
+            uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()),
+            response.status().as_u16()
+        );
+        match bytes {
+            Some(n) => {
+                let _ = write!(line, "{n}");
+            }
+            None => line.push('-'),
+        }
+        let _ = writeln!(
+            line,
+            " duration_ms={}.{:03} protocol={}",
+            micros / 1000,
+            micros % 1000,
+            protocol(version)
+        );
+        writer.append(line.as_bytes());
+    });
     response
 }
 
-/// A body size for the log: the number, or `-` when streamed with no known length.
-struct Bytes(Option<u64>);
-
-impl std::fmt::Display for Bytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(n) => write!(f, "{n}"),
-            None => f.write_str("-"),
-        }
+fn protocol(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/?",
     }
 }
 
-/// The client address for the log, or `-`.
-struct Client(Option<std::net::IpAddr>);
-
-impl std::fmt::Display for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(ip) => write!(f, "{ip}"),
-            None => f.write_str("-"),
-        }
-    }
+/// `YYYY-MM-DDTHH:MM:SS` (UTC) for seconds since the epoch.
+fn format_second(secs: u64) -> String {
+    let time = time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        time.year(),
+        u8::from(time.month()),
+        time.day(),
+        time.hour(),
+        time.minute(),
+        time.second()
+    )
 }
 
-/// The request target as sent (path and query).
-struct PathAndQuery<'a>(&'a axum::http::Uri);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl std::fmt::Display for PathAndQuery<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.path_and_query() {
-            Some(pq) => f.write_str(pq.as_str()),
-            None => f.write_str(self.0.path()),
-        }
+    #[test]
+    fn formats_utc_seconds() {
+        assert_eq!(format_second(0), "1970-01-01T00:00:00");
+        assert_eq!(format_second(1_796_331_150), "2026-12-03T20:52:30");
     }
 }
