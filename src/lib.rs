@@ -12,6 +12,7 @@
 //! - [`certs`]: certificate generation (rcgen), the `certs/` store, inspection.
 //! - [`site`]: what a URL means — the page table, templates, static files, safe paths.
 //! - [`http`]: the axum router, error pages and the access log layer.
+//! - [`dev`]: development mode only: file watch, live reload, the error page with source.
 //!
 //! # Using carafe as a library
 //!
@@ -32,6 +33,7 @@ pub mod certs;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dev;
 pub mod http;
 pub mod logging;
 pub mod server;

@@ -1,15 +1,18 @@
 //! The router: every static directory (`/static`, then `--mount`s) at its prefix, every other
 //! path through the page table, a URI length limit, each response logged.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 
 use super::static_handler::{redirect, serve_static};
-use crate::site::Site;
+use crate::dev::live_reload::{self, RELOAD_PATH};
+use crate::site::{HeaderRule, Site};
 
 /// Largest request body accepted (pages take none; this bounds library users' handlers).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -44,9 +47,27 @@ pub fn router(site: Site) -> Router {
             }),
         );
     }
+    let watch = site.change_watch().cloned();
+    let headers = site.headers().to_vec();
+    let mut router = router.fallback(super::pages::serve_page).with_state(site);
+    if let Some(watch) = watch {
+        router = router
+            .merge(
+                Router::new()
+                    .route(RELOAD_PATH, get(live_reload::events))
+                    .with_state(watch.clone()),
+            )
+            .layer(axum::middleware::from_fn(move |req, next| {
+                live_reload::inject(watch.clone(), req, next)
+            }));
+    }
+    if !headers.is_empty() {
+        let headers = Arc::new(headers);
+        router = router.layer(axum::middleware::from_fn(move |req, next| {
+            add_headers(headers.clone(), req, next)
+        }));
+    }
     router
-        .fallback(super::pages::serve_page)
-        .with_state(site)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
@@ -61,4 +82,16 @@ async fn limit_uri(req: Request, next: Next) -> Response {
         return (StatusCode::URI_TOO_LONG, "URI too long\n").into_response();
     }
     next.run(req).await
+}
+
+/// Adds the `[headers]` of every rule whose glob matches the request path (later rules win).
+async fn add_headers(rules: Arc<Vec<HeaderRule>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let mut response = next.run(req).await;
+    for rule in rules.iter().filter(|r| r.matches(&path)) {
+        for (name, value) in &rule.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    response
 }

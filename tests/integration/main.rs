@@ -6,9 +6,12 @@
 
 mod browser;
 mod cert_cmd;
+mod config_file;
+mod dev_mode;
 mod harness;
 mod pages;
 mod shutdown;
 mod startup_errors;
 mod static_files;
+mod templates;
 mod tls;
