@@ -24,6 +24,16 @@ impl Cli {
     }
 }
 
+/// The options of `carafe serve` as a program's whole command line: what a library user's
+/// program built on [`crate::App`] accepts (`--port`, `--tls`, `--dev`, `--root`, ...).
+#[derive(Debug, Parser)]
+#[command(about = "A site served by carafe", long_about = None)]
+pub struct ServeCli {
+    /// The serve options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

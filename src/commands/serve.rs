@@ -28,7 +28,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let app = crate::http::router(prepared.site.clone());
+        let app = crate::http::site_router(prepared.site.clone());
+        let app = crate::http::with_layers(app, &prepared.site);
         serve_app(prepared, app).await
     })
 }
@@ -47,7 +48,11 @@ pub struct Prepared {
 /// prepares TLS (making the development certificate when needed). Prints warnings.
 pub fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
     let platform_port = std::env::var("PORT").ok();
-    let config = ServeConfig::from_args(args, platform_port.as_deref())?;
+    prepare_config(ServeConfig::from_args(args, platform_port.as_deref())?)
+}
+
+/// Like [`prepare`], from a configuration already built.
+pub fn prepare_config(config: ServeConfig) -> anyhow::Result<Prepared> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
@@ -64,8 +69,17 @@ pub fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
 
 /// Binds, prints where it listens, and serves `app` until SIGTERM/SIGINT, then drains.
 pub async fn serve_app(prepared: Prepared, app: axum::Router) -> anyhow::Result<()> {
+    let listener = crate::server::bind(prepared.config.addr).await?;
+    serve_app_on(prepared, listener, app).await
+}
+
+/// Like [`serve_app`], on a listener already bound (its address wins over the configured one).
+pub async fn serve_app_on(
+    prepared: Prepared,
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> anyhow::Result<()> {
     let Prepared { config, site, tls } = prepared;
-    let listener = crate::server::bind(config.addr).await?;
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;

@@ -1,5 +1,5 @@
 //! Typed, validated settings for `serve`, built from the parsed command line, the environment
-//! (`$PORT`, `CARAFE_*`) and `carafe.toml` ([`file`]). Nothing below this module sees a raw
+//! (`$PORT`, `CARAFE_*`) and `carafe.toml` ([`mod@file`]). Nothing below this module sees a raw
 //! string.
 //!
 //! Precedence: flag > its `CARAFE_*` variable (clap) > carafe.toml > default. `$PORT` is the
@@ -112,6 +112,16 @@ impl ServeConfig {
             .map(|path| FileConfig::load(&path).map(|f| (path, f)))
             .transpose()?;
         Self::from_parts(args, platform_port, file, &|name| std::env::var(name).ok())
+    }
+
+    /// Builds the config from the process's own command line (the options of `carafe serve`,
+    /// see [`crate::cli::ServeCli`]), `$PORT`, `CARAFE_*` and carafe.toml: what a program built
+    /// on [`crate::App`] uses. Exits with a usage message on a bad command line, as clap does.
+    pub fn from_command_line() -> anyhow::Result<Self> {
+        use clap::Parser as _;
+        let cli = crate::cli::ServeCli::parse();
+        let platform_port = std::env::var("PORT").ok();
+        Self::from_args(&cli.serve, platform_port.as_deref())
     }
 
     /// Builds the config from its parts; pure, for tests. `env` looks up the variables that

@@ -74,22 +74,30 @@ pub async fn not_found(State(site): State<Site>, req: Request) -> Response {
 
 /// What templates see of the request.
 pub fn request_info<B>(req: &axum::http::Request<B>) -> RequestInfo {
-    let uri = req.uri();
+    request_info_from(req.method(), req.uri(), req.headers(), req.extensions())
+}
+
+/// What templates see of a request, from its parts (for extractors).
+pub fn request_info_from(
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> RequestInfo {
     let query = uri.query().unwrap_or_default();
     let mut args = std::collections::BTreeMap::new();
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         args.entry(k.into_owned()).or_insert_with(|| v.into_owned());
     }
-    let transport = req.extensions().get::<Transport>();
-    let host = req
-        .headers()
+    let transport = extensions.get::<Transport>();
+    let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
     RequestInfo {
-        method: req.method().to_string(),
+        method: method.to_string(),
         path: percent_decode_str(uri.path())
             .decode_utf8_lossy()
             .into_owned(),

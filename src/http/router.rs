@@ -20,9 +20,16 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Longest request target (path + query) accepted; longer gets 414 (DESIGN §8).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
-/// The axum router serving `site`. Library users add their own routes to it; routes they add
-/// take precedence over pages (pages are the fallback).
+/// The axum router serving `site`, with every layer ([`site_router`] then [`with_layers`]).
+/// This is what `carafe serve` serves.
 pub fn router(site: Site) -> Router {
+    with_layers(site_router(site.clone()), &site)
+}
+
+/// The site's routes without the outer layers: the static directories and the pages (as the
+/// fallback). Library users add their own routes to it — those take precedence over pages —
+/// then wrap it with [`with_layers`] (or hand it to [`crate::App::serve`], which does).
+pub fn site_router(site: Site) -> Router {
     let mut router = Router::new();
     for mount in site.mounts() {
         let prefix = mount.url_prefix().to_string();
@@ -47,9 +54,16 @@ pub fn router(site: Site) -> Router {
             }),
         );
     }
+    router.fallback(super::pages::serve_page).with_state(site)
+}
+
+/// Wraps `router` with what applies to every response, the library user's included: the
+/// [`Site`] extension ([`super::Render`] reads it), development mode's live reload, `[headers]`,
+/// the body and URI limits, and the access log.
+pub fn with_layers(router: Router, site: &Site) -> Router {
     let watch = site.change_watch().cloned();
     let headers = site.headers().to_vec();
-    let mut router = router.fallback(super::pages::serve_page).with_state(site);
+    let mut router = router.layer(axum::Extension(site.clone()));
     if let Some(watch) = watch {
         router = router
             .merge(

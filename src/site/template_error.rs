@@ -2,7 +2,7 @@
 //! expression that failed and, for the development error page, the source around it.
 //!
 //! In production only [`TemplateError`]'s one-line `Display` is used, in the log; the browser
-//! gets the 500 page. In development mode [`crate::http::dev`] shows all of it in the browser.
+//! gets the 500 page. In development mode [`crate::dev::error_page`] shows all of it in the browser.
 
 use std::fmt;
 use std::path::Path;

@@ -8,6 +8,7 @@ mod browser;
 mod cert_cmd;
 mod config_file;
 mod dev_mode;
+mod example_app;
 mod harness;
 mod pages;
 mod shutdown;

@@ -167,6 +167,11 @@ async fn undefined_is_lenient_by_default_and_strict_with_the_flag() {
     let client = dev_client(site.path(), &strict, false);
     let resp = client.get(strict.url("/err")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    // The bundled pages use nothing undefined, even the form a handler may fill in.
+    for page in ["/", "/signup", "/thanks"] {
+        let resp = client.get(strict.url(page)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{page}");
+    }
     // The same through carafe.toml.
     drop(strict);
     std::fs::write(
