@@ -42,6 +42,16 @@ pub enum Command {
     /// Make certificates (replaces the openssl commands).
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Create a new site in DIR (layout, pages, CSS, JS, carafe.toml) ready to serve.
+    New(NewArgs),
+}
+
+/// Options of `carafe new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Directory to create the site in (created if missing; must be empty).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// `--tls` values.

@@ -8,6 +8,7 @@
 //! - [`config`]: typed, validated settings built from the command line and the environment.
 //! - [`logging`]: diagnostics on stderr, the access log on stdout.
 //! - [`commands`]: glue from parsed arguments to the library for `serve` and `cert`.
+//! - [`scaffold`]: `carafe new`: the files of a new site.
 //! - [`server`]: listeners, the accept loop, graceful shutdown.
 //! - [`tls`]: rustls configuration, PEM loading with typed errors, the handshake task.
 //! - [`certs`]: certificate generation (rcgen), the `certs/` store, inspection.
@@ -46,6 +47,7 @@ pub mod config;
 pub mod dev;
 pub mod http;
 pub mod logging;
+pub mod scaffold;
 pub mod server;
 pub mod site;
 pub mod tls;

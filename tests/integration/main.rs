@@ -10,6 +10,7 @@ mod config_file;
 mod dev_mode;
 mod example_app;
 mod harness;
+mod new_site;
 mod pages;
 mod shutdown;
 mod startup_errors;
