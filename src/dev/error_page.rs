@@ -66,7 +66,7 @@ fn page(body: &str) -> String {
          <title>Template error — carafe --dev</title><style>\
          body{{font-family:system-ui,sans-serif;max-width:60rem;margin:3rem auto;padding:0 1rem}}\
          h1{{color:#b3261e}} pre{{background:#f6f6f6;padding:1rem;overflow:auto}}\
-         .hit{{background:#ffd7d5;display:block}} .note{{color:#555}}</style></head>\n<body>\n{body}\
+         .hit{{background:#ffd7d5}} .note{{color:#555}}</style></head>\n<body>\n{body}\
          <p class=\"note\">carafe development mode: this page reloads by itself when the file is \
          saved. In production the visitor sees the 500 page and the log gets one line.</p>\n\
          </body></html>\n"
