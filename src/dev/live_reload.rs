@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt as _};
 
 use super::watch::ChangeWatch;
 
@@ -45,10 +45,12 @@ pub async fn events(State(watch): State<Arc<ChangeWatch>>) -> impl IntoResponse 
             }
         }
     });
-    let stream = futures_util::StreamExt::map(
-        futures_util::StreamExt::chain(futures_util::stream::iter([hello]), changes),
-        Ok::<_, Infallible>,
-    );
+    let stream = futures_util::stream::iter([hello]).chain(changes);
+    // The stream never ends by itself: end it at shutdown, so a browser tab left open does not
+    // hold the graceful drain for its whole timeout.
+    let stream = stream
+        .take_until(Box::pin(crate::server::shutdown::wait_for_signal()))
+        .map(Ok::<_, Infallible>);
     sse(stream)
 }
 

@@ -226,3 +226,31 @@ async fn static_files_are_read_fresh_in_dev_mode() {
     assert_ne!(before, after);
     assert_eq!(after, "body{color:red}");
 }
+
+// Multi-threaded: the client's connection must keep being driven while this test blocks in
+// `wait_exit`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_reload_stream_does_not_hold_up_shutdown() {
+    let site = site_copy();
+    let mut server = Carafe::start(site.path(), &["--dev"]);
+    let client = dev_client(site.path(), &server, false);
+    let mut events = client
+        .get(server.url("/__carafe/reload"))
+        .send()
+        .await
+        .unwrap();
+    let hello = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(hello.is_some());
+    let started = std::time::Instant::now();
+    server.signal("TERM");
+    let status = server.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
