@@ -97,3 +97,72 @@ fn check_prints_effective_settings_and_exits_zero() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("templates/bad.html line 2"), "{err}");
 }
+
+/// `carafe serve --check` in `root` with extra environment variables; stdout.
+fn check_with_env(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = std::process::Command::new(crate::harness::bin());
+    cmd.args(["serve", "--check", "--root", root.to_str().unwrap()])
+        .args(args)
+        .env_remove("PORT")
+        .env_remove("CARAFE_PORT")
+        .env_remove("CARAFE_SHUTDOWN_TIMEOUT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn precedence_is_flag_then_env_then_platform_port_then_file_then_default() {
+    let site = site_copy();
+    std::fs::write(
+        site.path().join("carafe.toml"),
+        "[server]\nport = 7000\nshutdown_timeout = 5\n",
+    )
+    .unwrap();
+    // (flags, environment, expected line)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            &["--port", "9001"],
+            &[("CARAFE_PORT", "9002"), ("PORT", "9003")],
+            "port = 9001  # flag or CARAFE_* variable",
+        ),
+        (
+            &[],
+            &[("CARAFE_PORT", "9002"), ("PORT", "9003")],
+            "port = 9002  # flag or CARAFE_* variable",
+        ),
+        (&[], &[("PORT", "9003")], "port = 9003  # $PORT"),
+        (&[], &[], "port = 7000  # carafe.toml"),
+        (
+            &["--shutdown-timeout", "7"],
+            &[("CARAFE_SHUTDOWN_TIMEOUT", "6")],
+            "shutdown_timeout = 7  # flag or CARAFE_* variable",
+        ),
+        (
+            &[],
+            &[("CARAFE_SHUTDOWN_TIMEOUT", "6")],
+            "shutdown_timeout = 6  # flag or CARAFE_* variable",
+        ),
+        (&[], &[], "shutdown_timeout = 5  # carafe.toml"),
+    ];
+    for (args, env, want) in cases {
+        let out = check_with_env(site.path(), args, env);
+        assert!(
+            out.contains(want),
+            "{args:?} {env:?}: {want:?} not in\n{out}"
+        );
+    }
+    std::fs::remove_file(site.path().join("carafe.toml")).unwrap();
+    let out = check_with_env(site.path(), &[], &[]);
+    assert!(out.contains("port = 8443  # default"), "{out}");
+    assert!(out.contains("shutdown_timeout = 25  # default"), "{out}");
+}
