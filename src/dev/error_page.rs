@@ -15,7 +15,8 @@ pub fn template_error_page(err: &TemplateError) -> String {
     };
     let _ = write!(
         body,
-        "<h1>Template error</h1>\n<p class=\"where\"><code>templates/{}</code></p>\n<p class=\"what\">{}",
+        "<h1>Template error</h1>\n<p class=\"where\"><code>{}/{}</code></p>\n<p class=\"what\">{}",
+        escape(&err.dir_name),
         escape(&location),
         escape(&err.kind)
     );
@@ -33,7 +34,8 @@ pub fn template_error_page(err: &TemplateError) -> String {
     if err.requested != err.name {
         let _ = writeln!(
             body,
-            "<p>While rendering <code>templates/{}</code>.</p>",
+            "<p>While rendering <code>{}/{}</code>.</p>",
+            escape(&err.dir_name),
             escape(&err.requested)
         );
     }
@@ -96,6 +98,7 @@ mod tests {
     #[test]
     fn shows_file_line_expression_and_escaped_source() {
         let err = TemplateError {
+            dir_name: "templates".into(),
             name: "page.html".into(),
             requested: "page.html".into(),
             line: Some(3),

@@ -13,6 +13,8 @@ const EXCERPT_CONTEXT: usize = 3;
 /// One failed template.
 #[derive(Debug, Clone)]
 pub struct TemplateError {
+    /// The templates directory's own name (`templates`), shown before the file name.
+    pub dir_name: String,
     /// The template where it failed, relative to the templates directory (a partial or a
     /// layout, not necessarily the page requested).
     pub name: String,
@@ -53,7 +55,13 @@ impl TemplateError {
                 .collect(),
             _ => Vec::new(),
         };
+        let dir_name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(super::TEMPLATES_DIR)
+            .to_string();
         Self {
+            dir_name,
             name,
             requested: requested.to_string(),
             line: err.line(),
@@ -68,7 +76,7 @@ impl TemplateError {
 impl fmt::Display for TemplateError {
     /// `templates/page.html line 3: undefined value: in `user.nmae``, on one line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", super::TEMPLATES_DIR, self.name)?;
+        write!(f, "{}/{}", self.dir_name, self.name)?;
         if let Some(line) = self.line {
             write!(f, " line {line}")?;
         }

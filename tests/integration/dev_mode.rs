@@ -180,6 +180,8 @@ async fn live_reload_script_is_injected_into_html_only_with_correct_length() {
 async fn reload_event_is_sent_when_a_watched_file_changes() {
     let site = site_copy();
     let root = site.path();
+    std::fs::create_dir(root.join("data")).unwrap();
+    std::fs::write(root.join("data/site.json"), "{}").unwrap();
     let server = Carafe::start(root, &["--dev"]);
     let client = dev_client(root, &server, false);
     let mut events = client
@@ -252,5 +254,41 @@ async fn an_open_reload_stream_does_not_hold_up_shutdown() {
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn data_file_changes_show_on_the_next_request() {
+    let site = site_copy();
+    let root = site.path();
+    std::fs::create_dir(root.join("data")).unwrap();
+    std::fs::write(root.join("data/site.toml"), "title = \"one\"\n").unwrap();
+    write(root, "t.html", "{{ data.site.title }}");
+    let server = Carafe::start(root, &["--dev"]);
+    let client = dev_client(root, &server, false);
+    assert!(
+        get(&client, &server, "/t")
+            .await
+            .1
+            .starts_with("one<script>")
+    );
+    std::fs::write(root.join("data/site.toml"), "title = \"two\"\n").unwrap();
+    assert!(
+        get(&client, &server, "/t")
+            .await
+            .1
+            .starts_with("two<script>")
+    );
+    // A broken data file is an error page in dev mode, naming the file; fixing it recovers.
+    std::fs::write(root.join("data/site.toml"), "title = \n").unwrap();
+    let (status, body) = get(&client, &server, "/t").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("site.toml"), "{body}");
+    std::fs::write(root.join("data/site.toml"), "title = \"three\"\n").unwrap();
+    assert!(
+        get(&client, &server, "/t")
+            .await
+            .1
+            .starts_with("three<script>")
     );
 }
