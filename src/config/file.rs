@@ -241,7 +241,21 @@ fn check_keys(table: &toml::Table, path: &Path) -> Result<(), ConfigError> {
     let sections: Vec<&str> = SCHEMA.iter().map(|(s, _)| *s).collect();
     for (name, value) in table {
         let Some((_, keys)) = SCHEMA.iter().find(|(s, _)| s == name) else {
-            return Err(unknown(path, name, "", &sections));
+            // `port = 8443` at the top: point at the section that has it.
+            let nested = SCHEMA.iter().find_map(|(section, keys)| {
+                keys.and_then(|keys| closest(name, keys))
+                    .filter(|k| *k == name)
+                    .map(|k| format!("{section}.{k}"))
+            });
+            return Err(match nested {
+                Some(suggestion) => ConfigError::UnknownKey {
+                    path: path.to_path_buf(),
+                    key: name.clone(),
+                    suggestion: Some(suggestion),
+                    valid: sections.iter().map(|s| s.to_string()).collect(),
+                },
+                None => unknown(path, name, "", &sections),
+            });
         };
         if !value.is_table() {
             return Err(ConfigError::Invalid {
@@ -334,6 +348,10 @@ mod tests {
             (
                 "[tls]\ncerts = \"a\"\n",
                 "carafe.toml: unknown key `tls.certs`; did you mean `tls.cert`?",
+            ),
+            (
+                "port = 8443\n",
+                "carafe.toml: unknown key `port`; did you mean `server.port`?",
             ),
         ];
         for (text, want) in cases {

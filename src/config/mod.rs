@@ -69,6 +69,17 @@ pub enum Source {
 /// The port's source (kept under its old name for callers).
 pub type PortSource = Source;
 
+impl Source {
+    /// The source of a setting a flag (or its variable) or the file may give.
+    fn of(flag: bool, from_file: bool) -> Self {
+        match (flag, from_file) {
+            (true, _) => Source::Flag,
+            (false, true) => Source::File,
+            (false, false) => Source::Default,
+        }
+    }
+}
+
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -152,17 +163,6 @@ impl ServeConfig {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let mut sources = BTreeMap::new();
-        let mut pick = |key: &'static str, flag: bool, from_file: bool| {
-            let source = if flag {
-                Source::Flag
-            } else if from_file {
-                Source::File
-            } else {
-                Source::Default
-            };
-            sources.insert(key, source);
-            source
-        };
 
         let root = match (&args.root, &f.site.root) {
             (Some(root), _) => root.clone(),
@@ -176,7 +176,10 @@ impl ServeConfig {
             }
             (None, None) => PathBuf::from("."),
         };
-        pick("root", args.root.is_some(), f.site.root.is_some());
+        sources.insert(
+            "root",
+            Source::of(args.root.is_some(), f.site.root.is_some()),
+        );
 
         let file_tls = match (&f.tls.cert, &f.tls.key, f.tls.mode) {
             (Some(cert), Some(key), _) => Some(TlsMode::Files {
@@ -209,7 +212,7 @@ impl ServeConfig {
             _ => bail!("--cert and --key must be given together"),
         };
         let tls_from_file = !tls_flag && (f.tls.mode.is_some() || f.tls.cert.is_some());
-        pick("tls", tls_flag, tls_from_file);
+        sources.insert("tls", Source::of(tls_flag, tls_from_file));
 
         let mut warnings = Vec::new();
         if platform_port.is_some() && tls != TlsMode::Off {
@@ -239,19 +242,10 @@ impl ServeConfig {
             } else {
                 IpAddr::V4(Ipv4Addr::LOCALHOST)
             });
-        let mut pick = |key: &'static str, flag: bool, from_file: bool| {
-            sources.insert(
-                key,
-                if flag {
-                    Source::Flag
-                } else if from_file {
-                    Source::File
-                } else {
-                    Source::Default
-                },
-            );
-        };
-        pick("bind", args.bind.is_some(), f.server.bind.is_some());
+        sources.insert(
+            "bind",
+            Source::of(args.bind.is_some(), f.server.bind.is_some()),
+        );
         if args.dev && !ip.is_loopback() {
             warnings.push(format!(
                 "development mode is listening on {ip}, not a loopback address: anyone who can \
@@ -304,16 +298,17 @@ impl ServeConfig {
             .unwrap_or_default();
 
         let strict = args.strict || f.site.strict_undefined.unwrap_or(false);
-        pick(
+        sources.insert(
             "strict_undefined",
-            args.strict,
-            f.site.strict_undefined.is_some(),
+            Source::of(args.strict, f.site.strict_undefined.is_some()),
         );
         let shutdown = args.shutdown_timeout.or(f.server.shutdown_timeout);
-        pick(
+        sources.insert(
             "shutdown_timeout",
-            args.shutdown_timeout.is_some(),
-            f.server.shutdown_timeout.is_some(),
+            Source::of(
+                args.shutdown_timeout.is_some(),
+                f.server.shutdown_timeout.is_some(),
+            ),
         );
         let defaults = SiteOptions::default();
         let site = SiteOptions {
