@@ -33,12 +33,15 @@ pub struct TemplateError {
 }
 
 impl TemplateError {
-    /// Describes `err`, raised while rendering `requested` from the templates in `dir`. The
-    /// source is read from disk, and only on this error path.
-    pub fn new(dir: &Path, requested: &str, err: &minijinja::Error) -> Self {
+    /// Describes `err`, raised while rendering `requested` from the templates in `dir`.
+    /// `source` is the failing template's compiled source when there is one; otherwise (a
+    /// syntax error) the file is read from disk, only on this error path.
+    pub fn new(dir: &Path, requested: &str, err: &minijinja::Error, source: Option<&str>) -> Self {
         let name = err.name().unwrap_or(requested).to_string();
         // SECURITY: `name` comes from minijinja's loader, which refuses `..` and absolute paths.
-        let source = std::fs::read_to_string(dir.join(&name)).ok();
+        let source = source
+            .map(str::to_owned)
+            .or_else(|| std::fs::read_to_string(dir.join(&name)).ok());
         let expression = match (&source, err.range()) {
             (Some(src), Some(range)) => src
                 .get(range)

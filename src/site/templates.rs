@@ -94,7 +94,14 @@ impl Snapshot {
                 ..extra
             })
         };
-        render().map_err(|err| Box::new(TemplateError::new(&self.dir, name, &err)))
+        render().map_err(|err| {
+            // The source the template was compiled from, so the excerpt matches the error even
+            // if the file changed since (or is gone).
+            let failed = err.name().unwrap_or(name);
+            let template = self.env.get_template(failed).ok();
+            let source = template.as_ref().map(|t| t.source());
+            Box::new(TemplateError::new(&self.dir, name, &err, source))
+        })
     }
 
     /// Whether a template of this name exists (and compiles).
@@ -225,7 +232,7 @@ fn build(
         for name in &names {
             if let Err(err) = env.get_template(name) {
                 return Err(SiteError::Template(Box::new(TemplateError::new(
-                    dir, name, &err,
+                    dir, name, &err, None,
                 ))));
             }
         }
@@ -352,16 +359,15 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), SiteError
 mod tests {
     use super::*;
 
+    /// The templates compiled from `files`; the directory is gone by the time they render,
+    /// which also shows that production mode never reads a template twice.
     fn templates(files: &[(&str, &str)], options: TemplateOptions) -> Templates {
         let tmp = tempfile::tempdir().unwrap();
         for (name, text) in files {
             std::fs::write(tmp.path().join(name), text).unwrap();
         }
         let statics = StaticFiles::new(tmp.path().join("static"), "/static", Default::default());
-        let t = Templates::load(tmp.path(), statics, options).unwrap();
-        // The templates are compiled; the directory may go.
-        std::mem::forget(tmp);
-        t
+        Templates::load(tmp.path(), statics, options).unwrap()
     }
 
     fn render(t: &Templates, name: &str, info: &RequestInfo) -> Result<String, Box<TemplateError>> {
