@@ -24,6 +24,16 @@ impl Cli {
     }
 }
 
+/// The options of `carafe serve` as a program's whole command line: what a library user's
+/// program built on [`crate::App`] accepts (`--port`, `--tls`, `--dev`, `--root`, ...).
+#[derive(Debug, Parser)]
+#[command(about = "A site served by carafe", long_about = None)]
+pub struct ServeCli {
+    /// The serve options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -32,6 +42,16 @@ pub enum Command {
     /// Make certificates (replaces the openssl commands).
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Create a new site in DIR (layout, pages, CSS, JS, carafe.toml) ready to serve.
+    New(NewArgs),
+}
+
+/// Options of `carafe new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Directory to create the site in (created if missing; must be empty).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// `--tls` values.
@@ -46,9 +66,28 @@ pub enum TlsArg {
 /// Options of `carafe serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The site directory, holding templates/ and static/.
-    #[arg(long, value_name = "DIR", default_value = ".", env = "CARAFE_ROOT")]
-    pub root: PathBuf,
+    /// The site directory, holding templates/ and static/ [default: `[site] root` of
+    /// carafe.toml, else .].
+    #[arg(long, value_name = "DIR", env = "CARAFE_ROOT")]
+    pub root: Option<PathBuf>,
+
+    /// Configuration file [default: carafe.toml in --root (or the working directory), if any].
+    #[arg(long, value_name = "FILE", env = "CARAFE_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Development mode: templates and data re-read on every request, live reload in the
+    /// browser, template errors shown with their source, no static cache.
+    #[arg(long, env = "CARAFE_DEV")]
+    pub dev: bool,
+
+    /// Fail on any use of an undefined template variable (`[site] strict_undefined`).
+    #[arg(long, env = "CARAFE_STRICT")]
+    pub strict: bool,
+
+    /// Check the configuration, templates, routes and certificates, print the effective
+    /// settings, and exit (0 when everything is fine).
+    #[arg(long)]
+    pub check: bool,
 
     /// Address to listen on [default: 127.0.0.1, or 0.0.0.0 when $PORT is set].
     #[arg(long, value_name = "ADDR", env = "CARAFE_BIND")]
@@ -88,22 +127,18 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "static/index.html", env = "CARAFE_SPA")]
     pub spa: Option<PathBuf>,
 
-    /// Largest static file kept in memory, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::site::file_cache::DEFAULT_MAX_FILE_BYTES, env = "CARAFE_CACHE_MAX_FILE")]
-    pub cache_max_file: u64,
+    /// Largest static file kept in memory, in bytes [default: 262144].
+    #[arg(long, value_name = "BYTES", env = "CARAFE_CACHE_MAX_FILE")]
+    pub cache_max_file: Option<u64>,
 
-    /// Memory budget for cached static files (originals and compressed copies), in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::site::file_cache::DEFAULT_TOTAL_BYTES, env = "CARAFE_CACHE_SIZE")]
-    pub cache_size: u64,
+    /// Memory budget for cached static files (originals and compressed copies), in bytes
+    /// [default: 67108864].
+    #[arg(long, value_name = "BYTES", env = "CARAFE_CACHE_SIZE")]
+    pub cache_size: Option<u64>,
 
-    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 25,
-        env = "CARAFE_SHUTDOWN_TIMEOUT"
-    )]
-    pub shutdown_timeout: u64,
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT [default: 25].
+    #[arg(long, value_name = "SECS", env = "CARAFE_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<u64>,
 }
 
 /// `carafe cert ...` subcommands.

@@ -2,6 +2,7 @@
 //! beyond printing what happened.
 
 pub mod cert;
+pub mod new;
 pub mod serve;
 
 use crate::cli::{CertCommand, Cli, Command};
@@ -11,5 +12,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Cert(CertCommand::New(args)) => cert::new(&args),
+        Command::New(args) => new::run(&args),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use time::OffsetDateTime;
 
-use crate::certs::store::{DevCertStatus, ensure_dev_cert};
+use crate::certs::store::{DEV_CERT_FILE, DEV_KEY_FILE, DevCertStatus, ensure_dev_cert};
 use crate::certs::{CertInfo, Host, dev_hosts};
 use crate::cli::ServeArgs;
 use crate::config::{PortSource, ServeConfig, TlsMode};
@@ -17,10 +17,42 @@ use crate::tls::{load_certified_key, server_config};
 /// Directory under the site root that holds the development certificate.
 pub const CERTS_DIR: &str = "certs";
 
-/// Runs `carafe serve`.
+/// Runs `carafe serve` (or, with `--check`, checks everything and prints the settings).
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.check {
+        return check(args);
+    }
+    let prepared = prepare(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let app = crate::http::site_router(prepared.site.clone());
+        let app = crate::http::with_layers(app, &prepared.site);
+        serve_app(prepared, app).await
+    })
+}
+
+/// A site loaded and its TLS set up from the configuration, ready to serve.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The effective configuration.
+    pub config: ServeConfig,
+    /// The loaded site.
+    pub site: Site,
+    tls: Option<(Arc<rustls::ServerConfig>, CertSummary)>,
+}
+
+/// Builds the configuration (flags, `CARAFE_*`, `$PORT`, carafe.toml), loads the site and
+/// prepares TLS (making the development certificate when needed). Prints warnings.
+pub fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
     let platform_port = std::env::var("PORT").ok();
-    let config = ServeConfig::from_args(args, platform_port.as_deref())?;
+    prepare_config(ServeConfig::from_args(args, platform_port.as_deref())?)
+}
+
+/// Like [`prepare`], from a configuration already built.
+pub fn prepare_config(config: ServeConfig) -> anyhow::Result<Prepared> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
@@ -32,33 +64,80 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         );
     }
     let tls = prepare_tls(&config, site.root())?;
+    Ok(Prepared { config, site, tls })
+}
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let listener = crate::server::bind(config.addr).await?;
-        let local = listener
-            .local_addr()
-            .context("cannot read the bound address")?;
-        announce(&config, &site, local, tls.as_ref().map(|t| &t.1));
-        let app = crate::http::router(site);
-        crate::server::serve(
-            listener,
-            tls.map(|t| t.0),
-            app,
-            crate::server::shutdown_signal(),
-            config.shutdown_timeout,
-        )
-        .await
-        .context("server failed")?;
-        tracing::info!("stopped");
-        Ok(())
-    })
+/// Binds, prints where it listens, and serves `app` until SIGTERM/SIGINT, then drains.
+pub async fn serve_app(prepared: Prepared, app: axum::Router) -> anyhow::Result<()> {
+    let listener = crate::server::bind(prepared.config.addr).await?;
+    serve_app_on(prepared, listener, app).await
+}
+
+/// Like [`serve_app`], on a listener already bound (its address wins over the configured one).
+pub async fn serve_app_on(
+    prepared: Prepared,
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> anyhow::Result<()> {
+    let Prepared { config, site, tls } = prepared;
+    let local = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    announce(&config, &site, local, tls.as_ref().map(|t| &t.1));
+    crate::server::serve(
+        listener,
+        tls.map(|t| t.0),
+        app,
+        crate::server::shutdown_signal(),
+        config.shutdown_timeout,
+    )
+    .await
+    .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `carafe serve --check`: everything `serve` would load, loaded, without binding or writing
+/// anything; the effective settings on stdout.
+fn check(args: &ServeArgs) -> anyhow::Result<()> {
+    let platform_port = std::env::var("PORT").ok();
+    let config = ServeConfig::from_args(args, platform_port.as_deref())?;
+    let site = Site::load_with(&config.root, &config.site)?;
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", config.effective());
+    for warning in &config.warnings {
+        let _ = writeln!(out, "# warning: {warning}");
+    }
+    let _ = writeln!(
+        out,
+        "# templates: {} pages compiled in {}",
+        site.routes().len(),
+        site.templates().dir().display()
+    );
+    let certs = match &config.tls {
+        TlsMode::Off => "none (plain HTTP)".to_string(),
+        TlsMode::Files { cert, key } => {
+            load_certified_key(cert, key)?;
+            format!("{} and {} load and match", cert.display(), key.display())
+        }
+        TlsMode::Gen { .. } => {
+            let dir = site.root().join(CERTS_DIR);
+            let (cert, key) = (dir.join(DEV_CERT_FILE), dir.join(DEV_KEY_FILE));
+            if cert.is_file() && key.is_file() {
+                load_certified_key(&cert, &key)?;
+                format!("{} loads (reused or renewed at start)", cert.display())
+            } else {
+                format!("{} will be created at start", cert.display())
+            }
+        }
+    };
+    let _ = writeln!(out, "# certificates: {certs}");
+    let _ = writeln!(out, "carafe: check ok");
+    Ok(())
 }
 
 /// What is printed about the certificate at start.
+#[derive(Debug)]
 struct CertSummary {
     path: PathBuf,
     status: &'static str,
@@ -157,12 +236,22 @@ fn announce(
     let source = match config.port_source {
         PortSource::Flag => "from --port or CARAFE_PORT",
         PortSource::PlatformEnv => "from $PORT",
+        PortSource::File => "from carafe.toml",
         PortSource::Default => "default",
     };
     let _ = writeln!(
         out,
-        "carafe: port {port} ({source}; precedence: --port > $PORT > default)"
+        "carafe: port {port} ({source}; precedence: --port > $PORT > carafe.toml > default)"
     );
+    if let Some(file) = &config.config_file {
+        let _ = writeln!(out, "carafe: config {}", file.display());
+    }
+    if config.dev {
+        let _ = writeln!(
+            out,
+            "carafe: development mode: templates and data re-read per request, live reload on"
+        );
+    }
     if let Some(cert) = cert {
         let names: Vec<String> = cert.info.hosts.iter().map(Host::to_string).collect();
         let _ = writeln!(

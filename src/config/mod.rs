@@ -1,19 +1,31 @@
-//! Typed, validated settings for `serve`, built from the parsed command line and the
-//! environment (`$PORT`). Nothing below this module sees a raw string.
+//! Typed, validated settings for `serve`, built from the parsed command line, the environment
+//! (`$PORT`, `CARAFE_*`) and `carafe.toml` ([`mod@file`]). Nothing below this module sees a raw
+//! string.
 //!
-//! Precedence: flag (or its `CARAFE_*` variable) > `$PORT` > default. `$PORT` is the platform
-//! convention of Heroku-style routers: when it is set and no TLS option is given, carafe serves
-//! plain HTTP on `0.0.0.0:$PORT` because the router terminates TLS.
+//! Precedence: flag > its `CARAFE_*` variable (clap) > carafe.toml > default. `$PORT` is the
+//! platform convention of Heroku-style routers and sits between the variables and the file:
+//! when it is set, carafe listens on it, and, unless a TLS option is given (flag, variable or
+//! file), serves plain HTTP on `0.0.0.0` because the router terminates TLS.
 
+mod effective;
+pub mod file;
+
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use crate::cli::{ServeArgs, TlsArg};
-use crate::site::file_cache::CacheLimits;
-use crate::site::{Mount, SiteOptions, StaticOptions};
+use crate::site::file_cache::{CacheLimits, DEFAULT_MAX_FILE_BYTES, DEFAULT_TOTAL_BYTES};
+use crate::site::{HeaderRule, Mount, SiteOptions, StaticOptions, TemplateOptions};
+use file::{CONFIG_FILE, FileConfig, TlsFileMode};
+
+pub use file::ConfigError;
+
+/// Default seconds in-flight requests may take to finish at shutdown.
+pub const DEFAULT_SHUTDOWN_SECS: u64 = 25;
 
 /// Default HTTPS port when neither `--port` nor `$PORT` is given.
 pub const DEFAULT_TLS_PORT: u16 = 8443;
@@ -40,15 +52,43 @@ pub enum TlsMode {
     Off,
 }
 
-/// Where the port number came from, printed at start so precedence is never a guess.
+/// Where a setting came from, printed at start and by `--check` so precedence is never a
+/// guess.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PortSource {
-    /// `--port` or `CARAFE_PORT`.
+pub enum Source {
+    /// A flag or its `CARAFE_*` variable.
     Flag,
     /// The platform's `$PORT`.
     PlatformEnv,
+    /// carafe.toml.
+    File,
     /// The built-in default.
     Default,
+}
+
+/// The port's source (kept under its old name for callers).
+pub type PortSource = Source;
+
+impl Source {
+    /// The source of a setting a flag (or its variable) or the file may give.
+    fn of(flag: bool, from_file: bool) -> Self {
+        match (flag, from_file) {
+            (true, _) => Source::Flag,
+            (false, true) => Source::File,
+            (false, false) => Source::Default,
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "flag or CARAFE_* variable",
+            Source::PlatformEnv => "$PORT",
+            Source::File => "carafe.toml",
+            Source::Default => "default",
+        })
+    }
 }
 
 /// Everything `serve` needs, checked.
@@ -68,12 +108,42 @@ pub struct ServeConfig {
     pub site: SiteOptions,
     /// Warnings to print at start (e.g. `--tls gen` with a platform `$PORT`).
     pub warnings: Vec<String>,
+    /// Development mode.
+    pub dev: bool,
+    /// The configuration file read, if any.
+    pub config_file: Option<PathBuf>,
+    /// Where each top-level setting came from (`root`, `bind`, `port`, `tls`, ...).
+    pub sources: BTreeMap<&'static str, Source>,
 }
 
 impl ServeConfig {
-    /// Builds the config from parsed flags and the value of `$PORT` (passed in, so this stays
-    /// pure and testable).
+    /// Builds the config from parsed flags, `$PORT` and the process environment, reading
+    /// carafe.toml (`--config`, or `carafe.toml` in the root or working directory).
     pub fn from_args(args: &ServeArgs, platform_port: Option<&str>) -> anyhow::Result<Self> {
+        let file = locate_file(args)?
+            .map(|path| FileConfig::load(&path).map(|f| (path, f)))
+            .transpose()?;
+        Self::from_parts(args, platform_port, file, &|name| std::env::var(name).ok())
+    }
+
+    /// Builds the config from the process's own command line (the options of `carafe serve`,
+    /// see [`crate::cli::ServeCli`]), `$PORT`, `CARAFE_*` and carafe.toml: what a program built
+    /// on [`crate::App`] uses. Exits with a usage message on a bad command line, as clap does.
+    pub fn from_command_line() -> anyhow::Result<Self> {
+        use clap::Parser as _;
+        let cli = crate::cli::ServeCli::parse();
+        let platform_port = std::env::var("PORT").ok();
+        Self::from_args(&cli.serve, platform_port.as_deref())
+    }
+
+    /// Builds the config from its parts; pure, for tests. `env` looks up the variables that
+    /// `[context] env` allows.
+    pub fn from_parts(
+        args: &ServeArgs,
+        platform_port: Option<&str>,
+        file: Option<(PathBuf, FileConfig)>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
         let platform_port = platform_port
             .map(str::trim)
             .filter(|p| !p.is_empty())
@@ -82,22 +152,67 @@ impl ServeConfig {
                     .with_context(|| format!("$PORT is {p:?}; it must be a port number (0-65535)"))
             })
             .transpose()?;
+        let (config_file, f) = match file {
+            Some((path, f)) => (Some(path), f),
+            None => (None, FileConfig::default()),
+        };
+        // Paths in the file are relative to the file's directory.
+        let file_dir = config_file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let mut sources = BTreeMap::new();
 
+        let root = match (&args.root, &f.site.root) {
+            (Some(root), _) => root.clone(),
+            (None, Some(root)) => file_dir.join(root),
+            (None, None) if config_file.is_some() => {
+                if file_dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    file_dir.clone()
+                }
+            }
+            (None, None) => PathBuf::from("."),
+        };
+        sources.insert(
+            "root",
+            Source::of(args.root.is_some(), f.site.root.is_some()),
+        );
+
+        let file_tls = match (&f.tls.cert, &f.tls.key, f.tls.mode) {
+            (Some(cert), Some(key), _) => Some(TlsMode::Files {
+                cert: file_dir.join(cert),
+                key: file_dir.join(key),
+            }),
+            (None, None, Some(TlsFileMode::Off)) => Some(TlsMode::Off),
+            (None, None, Some(TlsFileMode::Gen)) => Some(TlsMode::Gen {
+                extra_hosts: f.tls.hosts.clone(),
+            }),
+            (None, None, None) => None,
+            _ => bail!("carafe.toml: [tls] cert and key must be given together"),
+        };
+        let mut hosts = args.hosts.clone();
+        hosts.extend(f.tls.hosts.iter().cloned());
+        let tls_flag = args.tls.is_some() || args.cert.is_some();
         let tls = match (&args.tls, &args.cert, &args.key) {
             (_, Some(cert), Some(key)) => TlsMode::Files {
                 cert: cert.clone(),
                 key: key.clone(),
             },
             (Some(TlsArg::Off), _, _) => TlsMode::Off,
-            (Some(TlsArg::Gen), _, _) => TlsMode::Gen {
-                extra_hosts: args.hosts.clone(),
-            },
-            (None, None, None) if platform_port.is_some() => TlsMode::Off,
-            (None, None, None) => TlsMode::Gen {
-                extra_hosts: args.hosts.clone(),
+            (Some(TlsArg::Gen), _, _) => TlsMode::Gen { extra_hosts: hosts },
+            (None, None, None) => match file_tls {
+                Some(TlsMode::Gen { .. }) => TlsMode::Gen { extra_hosts: hosts },
+                Some(mode) => mode,
+                None if platform_port.is_some() => TlsMode::Off,
+                None => TlsMode::Gen { extra_hosts: hosts },
             },
             _ => bail!("--cert and --key must be given together"),
         };
+        let tls_from_file = !tls_flag && (f.tls.mode.is_some() || f.tls.cert.is_some());
+        sources.insert("tls", Source::of(tls_flag, tls_from_file));
 
         let mut warnings = Vec::new();
         if platform_port.is_some() && tls != TlsMode::Off {
@@ -111,49 +226,162 @@ impl ServeConfig {
             warnings.push("--host only applies to --tls gen; ignoring it".to_string());
         }
 
-        let (port, port_source) = match (args.port, platform_port) {
-            (Some(p), _) => (p, PortSource::Flag),
-            (None, Some(p)) => (p, PortSource::PlatformEnv),
-            (None, None) if tls == TlsMode::Off => (DEFAULT_PLAIN_PORT, PortSource::Default),
-            (None, None) => (DEFAULT_TLS_PORT, PortSource::Default),
+        let (port, port_source) = match (args.port, platform_port, f.server.port) {
+            (Some(p), _, _) => (p, Source::Flag),
+            (None, Some(p), _) => (p, Source::PlatformEnv),
+            (None, None, Some(p)) => (p, Source::File),
+            (None, None, None) if tls == TlsMode::Off => (DEFAULT_PLAIN_PORT, Source::Default),
+            (None, None, None) => (DEFAULT_TLS_PORT, Source::Default),
         };
-        let ip = args.bind.unwrap_or(if platform_port.is_some() {
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-        } else {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        });
+        sources.insert("port", port_source);
+        let ip = args
+            .bind
+            .or(f.server.bind)
+            .unwrap_or(if platform_port.is_some() {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            });
+        sources.insert(
+            "bind",
+            Source::of(args.bind.is_some(), f.server.bind.is_some()),
+        );
+        if args.dev && !ip.is_loopback() {
+            warnings.push(format!(
+                "development mode is listening on {ip}, not a loopback address: anyone who can \
+                 reach it sees template errors with their source; use --bind 127.0.0.1"
+            ));
+        }
 
-        let mounts = args
+        // Mounts: the file's, then flags (a flag replaces a file mount with the same prefix).
+        let mut mounts: Vec<Mount> = f
             .mounts
             .iter()
-            .map(|m| {
-                m.parse::<Mount>()
-                    .map_err(|e| anyhow::anyhow!("--mount {m}: {e}"))
+            .map(|(prefix, dir)| {
+                format!("{prefix}={}", dir.display())
+                    .parse::<Mount>()
+                    .map_err(|e| anyhow::anyhow!("carafe.toml [mounts]: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        for m in &args.mounts {
+            let mount = m
+                .parse::<Mount>()
+                .map_err(|e| anyhow::anyhow!("--mount {m}: {e}"))?;
+            mounts.retain(|existing| existing.prefix != mount.prefix);
+            mounts.push(mount);
+        }
+
+        let headers = f
+            .headers
+            .iter()
+            .map(|(glob, hs)| {
+                HeaderRule::new(glob, hs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .map_err(|e| anyhow::anyhow!("carafe.toml {e}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        for url in f.routes.keys() {
+            if !url.starts_with('/') {
+                bail!("carafe.toml [routes] {url:?}: a route must start with / (e.g. \"/join\")");
+            }
+        }
+
+        let env_names = f
+            .env_allow_list()
+            .map_err(|e| anyhow::anyhow!("carafe.toml: {e}"))?;
+        let env_values = env_names
+            .iter()
+            .filter_map(|name| env(name).map(|v| (name.clone(), v)))
+            .collect();
+        let config_values = serde_json::to_value(f.template_config())
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+
+        let strict = args.strict || f.site.strict_undefined.unwrap_or(false);
+        sources.insert(
+            "strict_undefined",
+            Source::of(args.strict, f.site.strict_undefined.is_some()),
+        );
+        let shutdown = args.shutdown_timeout.or(f.server.shutdown_timeout);
+        sources.insert(
+            "shutdown_timeout",
+            Source::of(
+                args.shutdown_timeout.is_some(),
+                f.server.shutdown_timeout.is_some(),
+            ),
+        );
+        let defaults = SiteOptions::default();
         let site = SiteOptions {
+            templates_dir: f.site.templates.clone().unwrap_or(defaults.templates_dir),
+            static_dir: f.site.static_dir.clone().unwrap_or(defaults.static_dir),
+            static_url: match &f.site.static_url {
+                Some(url) => url
+                    .parse::<Mount>()
+                    .or_else(|_| format!("{url}=static").parse::<Mount>())
+                    .map(|m| m.prefix)
+                    .map_err(|e| anyhow::anyhow!("carafe.toml [site] static_url: {e}"))?,
+                None => defaults.static_url,
+            },
+            data_dir: f.site.data.clone().unwrap_or(defaults.data_dir),
             mounts,
             statics: StaticOptions {
-                listing: args.list,
-                cache: true,
+                listing: args.list || f.site.list.unwrap_or(false),
+                // Development mode: every response read from disk, so edits show at once.
+                cache: !args.dev,
                 limits: CacheLimits {
-                    max_file_bytes: args.cache_max_file,
-                    total_bytes: args.cache_size,
+                    max_file_bytes: args
+                        .cache_max_file
+                        .or(f.server.cache_max_file)
+                        .unwrap_or(DEFAULT_MAX_FILE_BYTES),
+                    total_bytes: args
+                        .cache_size
+                        .or(f.server.cache_size)
+                        .unwrap_or(DEFAULT_TOTAL_BYTES),
                 },
             },
-            spa: args.spa.clone(),
+            spa: args.spa.clone().or(f.site.spa.clone()),
+            templates: TemplateOptions {
+                strict_undefined: strict,
+                reload: args.dev,
+                config: config_values,
+                env: env_values,
+                routes: f.routes.into_iter().collect(),
+                data_dir: None,
+            },
+            headers,
+            dev: args.dev,
         };
 
         Ok(Self {
-            root: args.root.clone(),
+            root,
             site,
             addr: SocketAddr::new(ip, port),
             port_source,
             tls,
-            shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+            shutdown_timeout: Duration::from_secs(shutdown.unwrap_or(DEFAULT_SHUTDOWN_SECS)),
             warnings,
+            dev: args.dev,
+            config_file,
+            sources,
         })
     }
+}
+
+/// The configuration file to read: `--config` (must exist), else `carafe.toml` in `--root`,
+/// else in the working directory.
+fn locate_file(args: &ServeArgs) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(path) = &args.config {
+        if !path.is_file() {
+            bail!(
+                "--config {}: no such file (omit --config to use carafe.toml in the site root)",
+                path.display()
+            );
+        }
+        return Ok(Some(path.clone()));
+    }
+    let dir = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    let candidate = dir.join(CONFIG_FILE);
+    Ok(candidate.is_file().then_some(candidate))
 }
 
 #[cfg(test)]
@@ -168,7 +396,7 @@ mod tests {
         let Command::Serve(args) = Cli::try_parse_from(full)?.command else {
             unreachable!("serve was parsed")
         };
-        ServeConfig::from_args(&args, port)
+        ServeConfig::from_parts(&args, port, None, &|_| None)
     }
 
     #[test]
@@ -261,5 +489,119 @@ mod tests {
     fn tls_off_defaults_to_8080() {
         let c = config(&["--tls", "off"], None).unwrap();
         assert_eq!(c.addr, "127.0.0.1:8080".parse().unwrap());
+    }
+
+    fn with_file(argv: &[&str], port: Option<&str>, toml: &str) -> anyhow::Result<ServeConfig> {
+        let mut full = vec!["carafe", "serve"];
+        full.extend_from_slice(argv);
+        let Command::Serve(args) = Cli::try_parse_from(full)?.command else {
+            unreachable!("serve was parsed")
+        };
+        let path = PathBuf::from("site/carafe.toml");
+        let file = FileConfig::parse(toml, &path)?;
+        ServeConfig::from_parts(&args, port, Some((path, file)), &|name| {
+            (name == "APP_NAME").then(|| "Carafe".to_string())
+        })
+    }
+
+    #[test]
+    fn precedence_is_flag_then_platform_port_then_file_then_default() {
+        let file = "[server]\nport = 7000\nbind = \"0.0.0.0\"\nshutdown_timeout = 5\n[tls]\nmode = \"off\"\n";
+        // (flags, $PORT, expected port, its source)
+        let cases: [(&[&str], Option<&str>, u16, Source); 4] = [
+            (&["--port", "9000"], Some("5123"), 9000, Source::Flag),
+            (&[], Some("5123"), 5123, Source::PlatformEnv),
+            (&[], None, 7000, Source::File),
+            (&["--port", "1"], None, 1, Source::Flag),
+        ];
+        for (argv, port, want, source) in cases {
+            let c = with_file(argv, port, file).unwrap();
+            assert_eq!(
+                (c.addr.port(), c.port_source),
+                (want, source),
+                "{argv:?} {port:?}"
+            );
+        }
+        let c = with_file(&[], None, "").unwrap();
+        assert_eq!(
+            (c.addr.port(), c.port_source),
+            (DEFAULT_TLS_PORT, Source::Default)
+        );
+        assert_eq!(
+            c.shutdown_timeout,
+            Duration::from_secs(DEFAULT_SHUTDOWN_SECS)
+        );
+
+        let c = with_file(&[], None, file).unwrap();
+        assert_eq!(c.tls, TlsMode::Off);
+        assert_eq!(c.addr.ip(), IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(c.sources["tls"], Source::File);
+        let c = with_file(
+            &[
+                "--tls",
+                "gen",
+                "--bind",
+                "127.0.0.1",
+                "--shutdown-timeout",
+                "9",
+            ],
+            None,
+            file,
+        )
+        .unwrap();
+        assert!(matches!(c.tls, TlsMode::Gen { .. }));
+        assert_eq!(c.addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(9));
+        assert_eq!(c.sources["tls"], Source::Flag);
+        assert_eq!(c.sources["bind"], Source::Flag);
+    }
+
+    #[test]
+    fn file_paths_are_relative_to_the_file_and_flags_extend_it() {
+        let c = with_file(
+            &["--mount", "/js=scripts"],
+            None,
+            "[site]\nroot = \"www\"\nstrict_undefined = true\n[tls]\ncert = \"a.crt\"\nkey = \"a.key\"\n[mounts]\n\"/js\" = \"js\"\n\"/img\" = \"img\"\n[routes]\n\"/join\" = \"signup.html\"\n[context]\nname = \"x\"\nenv = [\"APP_NAME\", \"SECRET\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.root, PathBuf::from("site/www"));
+        assert_eq!(
+            c.tls,
+            TlsMode::Files {
+                cert: "site/a.crt".into(),
+                key: "site/a.key".into()
+            }
+        );
+        let mounts: Vec<(&str, &Path)> = c
+            .site
+            .mounts
+            .iter()
+            .map(|m| (m.prefix.as_str(), m.dir.as_path()))
+            .collect();
+        assert_eq!(
+            mounts,
+            [("/img", Path::new("img")), ("/js", Path::new("scripts"))]
+        );
+        assert!(c.site.templates.strict_undefined);
+        assert_eq!(
+            c.site.templates.routes,
+            [("/join".into(), "signup.html".into())]
+        );
+        assert_eq!(c.site.templates.config["name"], "x");
+        // Only allowed variables that are set reach templates.
+        assert_eq!(
+            c.site.templates.env.iter().collect::<Vec<_>>(),
+            [(&"APP_NAME".to_string(), &"Carafe".to_string())]
+        );
+    }
+
+    #[test]
+    fn dev_mode_turns_off_the_static_cache_and_warns_off_loopback() {
+        let c = config(&["--dev"], None).unwrap();
+        assert!(c.dev && c.site.templates.reload && !c.site.statics.cache);
+        assert!(c.warnings.is_empty());
+        let c = config(&["--dev", "--bind", "0.0.0.0"], None).unwrap();
+        assert!(c.warnings[0].starts_with("development mode is listening on 0.0.0.0"));
     }
 }

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
-use crate::site::{RequestInfo, Site};
+use crate::site::{RequestInfo, Site, SiteError, TemplateError};
 
 /// An HTML response with an exact `Content-Length`; for HEAD the body is left out but the
 /// headers are those of GET (RFC 9110 §9.3.2).
@@ -41,17 +41,58 @@ pub fn error_page(site: &Site, status: StatusCode, request: &RequestInfo) -> Res
         StatusCode::INTERNAL_SERVER_ERROR => Some("500.html"),
         _ => None,
     };
-    if let Some(name) = template.filter(|name| site.templates().exists(name)) {
-        match site.templates().render(name, request) {
+    let snapshot = match site.templates().snapshot() {
+        Ok(snapshot) => snapshot,
+        // Development mode only (production reuses the compiled snapshot): fall back to the one
+        // made at start rather than failing the error page too.
+        Err(_) => site.templates().compiled().clone(),
+    };
+    if let Some(name) = template.filter(|name| snapshot.exists(name)) {
+        match snapshot.render(name, request, minijinja::Value::UNDEFINED) {
             Ok(body) => return html(status, body, &method),
             Err(err) => tracing::error!(
                 template = name,
-                cause = %crate::site::templates::describe_error(name.as_ref(), &err),
+                cause = %err,
                 "error page failed to render; using the built-in one"
             ),
         }
     }
     html(status, builtin_page(status), &method)
+}
+
+/// The response for a template that failed to render: logged once (file, line, expression),
+/// then the 500 page — or, in development mode, a page showing the error and its source.
+pub fn template_failed(site: &Site, request: &RequestInfo, err: &TemplateError) -> Response {
+    tracing::error!(path = %request.path, "template failed: {err}");
+    if site.is_dev() {
+        let method = request.method.parse().unwrap_or(Method::GET);
+        return html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            crate::dev::error_page::template_error_page(err),
+            &method,
+        );
+    }
+    error_page(site, StatusCode::INTERNAL_SERVER_ERROR, request)
+}
+
+/// The response when the templates or data files cannot be loaded at all (development mode
+/// reloads them per request; production loads them once, at start).
+pub fn site_failed(site: &Site, request: &RequestInfo, err: &SiteError) -> Response {
+    match err {
+        SiteError::Template(err) => template_failed(site, request, err),
+        other => {
+            tracing::error!(path = %request.path, "site failed to load: {other}");
+            if site.is_dev() {
+                let method = request.method.parse().unwrap_or(Method::GET);
+                return html(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    crate::dev::error_page::site_error_page(other),
+                    &method,
+                );
+            }
+            error_page(site, StatusCode::INTERNAL_SERVER_ERROR, request)
+        }
+    }
 }
 
 /// 405 with `Allow`, for methods pages and static files do not take.

@@ -9,8 +9,10 @@ pub mod error;
 pub mod listing;
 pub mod pages;
 pub mod ranges;
+pub mod render;
 pub mod static_handler;
 
 pub mod router;
 
-pub use router::router;
+pub use render::Render;
+pub use router::{router, site_router, with_layers};

@@ -6,9 +6,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use percent_encoding::percent_decode_str;
 
-use super::error::{error_page, html, method_not_allowed};
+use super::error::{error_page, html, method_not_allowed, site_failed, template_failed};
 use crate::server::Transport;
-use crate::site::templates::describe_error;
 use crate::site::{RequestInfo, Resolution, Site};
 
 /// The fallback handler: every path that is not static and not a library user's route.
@@ -23,18 +22,17 @@ pub async fn serve_page(State(site): State<Site>, req: Request) -> Response {
         Ok(p) if !p.contains('\0') && crate::site::paths::well_formed_escapes(raw) => p,
         _ => return error_page(&site, StatusCode::NOT_FOUND, &info),
     };
-    match site.routes().resolve(&decoded, req.uri().query()) {
-        Resolution::Page(template) => match site.templates().render(&template, &info) {
-            Ok(body) => html(StatusCode::OK, body, req.method()),
-            Err(err) => {
-                tracing::error!(
-                    path = %info.path,
-                    cause = %describe_error(template.as_ref(), &err),
-                    "template failed to render"
-                );
-                error_page(&site, StatusCode::INTERNAL_SERVER_ERROR, &info)
+    let snapshot = match site.templates().snapshot() {
+        Ok(snapshot) => snapshot,
+        Err(err) => return site_failed(&site, &info, &err),
+    };
+    match snapshot.routes().resolve(&decoded, req.uri().query()) {
+        Resolution::Page(template) => {
+            match snapshot.render(&template, &info, minijinja::Value::UNDEFINED) {
+                Ok(body) => html(StatusCode::OK, body, req.method()),
+                Err(err) => template_failed(&site, &info, &err),
             }
-        },
+        }
         Resolution::Redirect(location) => {
             let mut response = Response::new(axum::body::Body::empty());
             *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
@@ -76,22 +74,30 @@ pub async fn not_found(State(site): State<Site>, req: Request) -> Response {
 
 /// What templates see of the request.
 pub fn request_info<B>(req: &axum::http::Request<B>) -> RequestInfo {
-    let uri = req.uri();
+    request_info_from(req.method(), req.uri(), req.headers(), req.extensions())
+}
+
+/// What templates see of a request, from its parts (for extractors).
+pub fn request_info_from(
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> RequestInfo {
     let query = uri.query().unwrap_or_default();
     let mut args = std::collections::BTreeMap::new();
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         args.entry(k.into_owned()).or_insert_with(|| v.into_owned());
     }
-    let transport = req.extensions().get::<Transport>();
-    let host = req
-        .headers()
+    let transport = extensions.get::<Transport>();
+    let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
     RequestInfo {
-        method: req.method().to_string(),
+        method: method.to_string(),
         path: percent_decode_str(uri.path())
             .decode_utf8_lossy()
             .into_owned(),

@@ -1,15 +1,18 @@
 //! The router: every static directory (`/static`, then `--mount`s) at its prefix, every other
 //! path through the page table, a URI length limit, each response logged.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 
 use super::static_handler::{redirect, serve_static};
-use crate::site::Site;
+use crate::dev::live_reload::{self, RELOAD_PATH};
+use crate::site::{HeaderRule, Site};
 
 /// Largest request body accepted (pages take none; this bounds library users' handlers).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -17,9 +20,16 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Longest request target (path + query) accepted; longer gets 414 (DESIGN §8).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
-/// The axum router serving `site`. Library users add their own routes to it; routes they add
-/// take precedence over pages (pages are the fallback).
+/// The axum router serving `site`, with every layer ([`site_router`] then [`with_layers`]).
+/// This is what `carafe serve` serves.
 pub fn router(site: Site) -> Router {
+    with_layers(site_router(site.clone()), &site)
+}
+
+/// The site's routes without the outer layers: the static directories and the pages (as the
+/// fallback). Library users add their own routes to it — those take precedence over pages —
+/// then wrap it with [`with_layers`] (or hand it to [`crate::App::serve`], which does).
+pub fn site_router(site: Site) -> Router {
     let mut router = Router::new();
     for mount in site.mounts() {
         let prefix = mount.url_prefix().to_string();
@@ -44,9 +54,34 @@ pub fn router(site: Site) -> Router {
             }),
         );
     }
+    router.fallback(super::pages::serve_page).with_state(site)
+}
+
+/// Wraps `router` with what applies to every response, the library user's included: the
+/// [`Site`] extension ([`super::Render`] reads it), development mode's live reload, `[headers]`,
+/// the body and URI limits, and the access log.
+pub fn with_layers(router: Router, site: &Site) -> Router {
+    let watch = site.change_watch().cloned();
+    let headers = site.headers().to_vec();
+    let mut router = router.layer(axum::Extension(site.clone()));
+    if let Some(watch) = watch {
+        router = router
+            .merge(
+                Router::new()
+                    .route(RELOAD_PATH, get(live_reload::events))
+                    .with_state(watch.clone()),
+            )
+            .layer(axum::middleware::from_fn(move |req, next| {
+                live_reload::inject(watch.clone(), req, next)
+            }));
+    }
+    if !headers.is_empty() {
+        let headers = Arc::new(headers);
+        router = router.layer(axum::middleware::from_fn(move |req, next| {
+            add_headers(headers.clone(), req, next)
+        }));
+    }
     router
-        .fallback(super::pages::serve_page)
-        .with_state(site)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
@@ -77,4 +112,16 @@ async fn check_request(req: Request, next: Next) -> Response {
             .into_response();
     }
     next.run(req).await
+}
+
+/// Adds the `[headers]` of every rule whose glob matches the request path (later rules win).
+async fn add_headers(rules: Arc<Vec<HeaderRule>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let mut response = next.run(req).await;
+    for rule in rules.iter().filter(|r| r.matches(&path)) {
+        for (name, value) in &rule.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    response
 }

@@ -17,8 +17,10 @@ pub async fn shutdown_signal() {
     });
 }
 
+/// Completes on the next SIGTERM or SIGINT, returning its name; does nothing else. Endless
+/// responses (development mode's event stream) end on it, so they do not hold up the drain.
 #[cfg(unix)]
-async fn wait_for_signal() -> &'static str {
+pub(crate) async fn wait_for_signal() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
@@ -33,8 +35,9 @@ async fn wait_for_signal() -> &'static str {
     }
 }
 
+/// Completes on Ctrl-C.
 #[cfg(not(unix))]
-async fn wait_for_signal() -> &'static str {
+pub(crate) async fn wait_for_signal() -> &'static str {
     let _ = tokio::signal::ctrl_c().await;
     "Ctrl-C"
 }

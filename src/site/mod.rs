@@ -2,19 +2,24 @@
 //! `templates/`, every template compiled (so a syntax error stops startup with the file and
 //! line), the static directory — and hands out cheap clones to request handlers.
 
+pub mod data;
 pub mod file_cache;
+pub mod headers;
 pub mod mime;
 pub mod paths;
 pub mod routes;
 pub mod static_files;
+pub mod template_error;
 pub mod templates;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use headers::HeaderRule;
 pub use routes::{Resolution, RouteTable};
 pub use static_files::{StaticFiles, StaticOptions};
-pub use templates::{RequestInfo, Templates};
+pub use template_error::TemplateError;
+pub use templates::{RequestInfo, Snapshot, TemplateOptions, Templates};
 
 /// Directory of templates inside the site root (Flask's default).
 pub const TEMPLATES_DIR: &str = "templates";
@@ -22,6 +27,8 @@ pub const TEMPLATES_DIR: &str = "templates";
 pub const STATIC_DIR: &str = "static";
 /// URL prefix static assets are served under (Flask's `static_url_path`).
 pub const STATIC_URL_PREFIX: &str = "/static";
+/// Directory of data files inside the site root (`data/*.json|toml|yaml` → `data.<stem>`).
+pub const DATA_DIR: &str = "data";
 
 /// Why a site could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +53,24 @@ pub enum SiteError {
     #[error("{0}")]
     Mount(String),
     /// A template does not parse.
-    #[error("{}", templates::describe_error(.0, .1))]
-    Template(PathBuf, minijinja::Error),
+    #[error("{0}")]
+    Template(Box<TemplateError>),
+    /// A data file does not parse.
+    #[error(transparent)]
+    Data(#[from] data::DataError),
+    /// Development mode could not watch the files.
+    #[error("{0}")]
+    Watch(String),
+    /// An explicit route names a template that does not exist.
+    #[error(
+        "route {url} renders {template}, which is not in templates/; fix [routes] in carafe.toml"
+    )]
+    MissingRouteTemplate {
+        /// The URL path.
+        url: String,
+        /// The template named.
+        template: String,
+    },
 }
 
 /// An extra static directory served at a URL prefix (`--mount /js=js`), like Flask's
@@ -94,14 +117,45 @@ impl std::str::FromStr for Mount {
 }
 
 /// How a site is served, beyond its files.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SiteOptions {
+    /// Templates directory, relative to the root (default `templates`).
+    pub templates_dir: PathBuf,
+    /// Static directory, relative to the root (default `static`).
+    pub static_dir: PathBuf,
+    /// URL prefix of the static directory (default `/static`).
+    pub static_url: String,
+    /// Data files directory, relative to the root (default `data`).
+    pub data_dir: PathBuf,
     /// Extra static directories.
     pub mounts: Vec<Mount>,
     /// Static-file behaviour (listing, cache).
     pub statics: StaticOptions,
     /// SPA fallback: this file (relative to the root) answers navigations that match nothing.
     pub spa: Option<PathBuf>,
+    /// The template context and reloading (the data directory is filled in from `data_dir`).
+    pub templates: TemplateOptions,
+    /// Extra response headers by path glob (`[headers]`).
+    pub headers: Vec<HeaderRule>,
+    /// Development mode (`--dev`): reload templates, no static cache, live reload.
+    pub dev: bool,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        Self {
+            templates_dir: TEMPLATES_DIR.into(),
+            static_dir: STATIC_DIR.into(),
+            static_url: STATIC_URL_PREFIX.into(),
+            data_dir: DATA_DIR.into(),
+            mounts: Vec::new(),
+            statics: StaticOptions::default(),
+            spa: None,
+            templates: TemplateOptions::default(),
+            headers: Vec::new(),
+            dev: false,
+        }
+    }
 }
 
 /// A loaded site, cheap to clone (one `Arc`).
@@ -113,8 +167,11 @@ pub struct Site {
 #[derive(Debug)]
 struct SiteInner {
     root: PathBuf,
-    routes: Arc<RouteTable>,
     templates: Templates,
+    headers: Vec<HeaderRule>,
+    dev: bool,
+    /// Development mode's watch over templates, static files and data (live reload).
+    watch: Option<Arc<crate::dev::watch::ChangeWatch>>,
     /// `static/` at `/static`, then the mounts.
     mounts: Vec<StaticFiles>,
     spa: Option<PathBuf>,
@@ -140,18 +197,18 @@ impl Site {
                 cause: std::io::Error::other("not a directory; --root takes the site directory"),
             });
         }
-        let templates_dir = root.join(TEMPLATES_DIR);
-        let names = templates::list_templates(&templates_dir)?;
-        let routes = Arc::new(RouteTable::from_templates(
-            names.iter().filter(|n| n.ends_with(".html")),
-        ));
-        let statics = StaticFiles::new(root.join(STATIC_DIR), STATIC_URL_PREFIX, options.statics);
+        let templates_dir = root.join(&options.templates_dir);
+        let statics = StaticFiles::new(
+            root.join(&options.static_dir),
+            options.static_url.clone(),
+            options.statics,
+        );
         let mut mounts = vec![statics.clone()];
         for mount in &options.mounts {
             let overlaps = |a: &str, b: &str| {
                 a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"))
             };
-            let others = std::iter::once(STATIC_URL_PREFIX).chain(
+            let others = std::iter::once(options.static_url.as_str()).chain(
                 options
                     .mounts
                     .iter()
@@ -184,12 +241,39 @@ impl Site {
                 spa.display()
             )));
         }
-        let templates = Templates::load(&templates_dir, &names, routes.clone(), statics)?;
+        let mut template_options = options.templates.clone();
+        template_options.data_dir = Some(root.join(&options.data_dir));
+        let templates = Templates::load(&templates_dir, statics, template_options)?;
+        for (url, template) in &options.templates.routes {
+            if !templates.compiled().exists(template) {
+                return Err(SiteError::MissingRouteTemplate {
+                    url: url.clone(),
+                    template: template.clone(),
+                });
+            }
+        }
+        let watch = if options.dev {
+            let dirs = [
+                templates_dir.clone(),
+                root.join(&options.static_dir),
+                root.join(&options.data_dir),
+            ];
+            let watch = crate::dev::watch::ChangeWatch::start(&dirs).map_err(|err| {
+                SiteError::Watch(format!(
+                    "cannot watch the site for changes ({err}); run without --dev"
+                ))
+            })?;
+            Some(Arc::new(watch))
+        } else {
+            None
+        };
         Ok(Self {
             inner: Arc::new(SiteInner {
                 root,
-                routes,
                 templates,
+                headers: options.headers.clone(),
+                dev: options.dev,
+                watch,
                 mounts,
                 spa,
             }),
@@ -201,12 +285,28 @@ impl Site {
         &self.inner.root
     }
 
-    /// The page table.
+    /// The page table made at load (in development mode each request re-reads it, see
+    /// [`Templates::snapshot`]).
     pub fn routes(&self) -> &RouteTable {
-        &self.inner.routes
+        self.inner.templates.compiled().routes()
     }
 
-    /// The compiled templates.
+    /// Extra response headers by path glob.
+    pub fn headers(&self) -> &[HeaderRule] {
+        &self.inner.headers
+    }
+
+    /// Whether the site runs in development mode.
+    pub fn is_dev(&self) -> bool {
+        self.inner.dev
+    }
+
+    /// The change watch of development mode (drives live reload).
+    pub fn change_watch(&self) -> Option<&Arc<crate::dev::watch::ChangeWatch>> {
+        self.inner.watch.as_ref()
+    }
+
+    /// The templates.
     pub fn templates(&self) -> &Templates {
         &self.inner.templates
     }
@@ -228,6 +328,6 @@ impl Site {
 
     /// Whether the root has neither pages nor a static directory (probably the wrong `--root`).
     pub fn is_empty(&self) -> bool {
-        self.inner.routes.is_empty() && self.inner.mounts.iter().all(|m| !m.dir().is_dir())
+        self.routes().is_empty() && self.inner.mounts.iter().all(|m| !m.dir().is_dir())
     }
 }

@@ -1,23 +1,27 @@
-//! Templates: a minijinja environment over `templates/`, with the Flask-style globals
-//! `url_for` and `static_url`, and the per-request `request` object.
+//! Templates: a minijinja environment over `templates/` with the context of DESIGN §2 —
+//! `request`, `url_for`, `static_url`, `config` (carafe.toml `[context]`), `env` (allow-listed
+//! environment variables) and `data` (data files).
 //!
 //! All templates are compiled at load time, so a syntax error stops `carafe serve` before it
-//! binds, naming the file and line. minijinja's path loader refuses names with `..`, so a
-//! template can never include a file outside `templates/`. Autoescaping follows the file
-//! extension (`.html`, `.htm`, `.xml`), as Flask does.
+//! binds, naming the file and line. In development mode ([`TemplateOptions::reload`]) every
+//! render builds a fresh environment instead, so edits, renames, deletions and new pages show
+//! on the next request; minijinja's own cache never holds a stale template. minijinja's path
+//! loader refuses names with `..`, so a template can never include a file outside `templates/`.
+//! Autoescaping follows the file extension (`.html`, `.htm`, `.xml`, `.svg`), as Flask does.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Value};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 
+use super::SiteError;
 use super::routes::RouteTable;
 use super::static_files::StaticFiles;
-use super::{STATIC_URL_PREFIX, SiteError};
+use super::template_error::TemplateError;
 
 /// Extensions of files under `templates/` that are compiled as templates.
 const TEMPLATE_EXTENSIONS: [&str; 7] = ["html", "htm", "xml", "txt", "svg", "j2", "jinja"];
@@ -41,61 +45,212 @@ pub struct RequestInfo {
     pub remote_addr: String,
 }
 
-/// The compiled templates of a site.
+/// What templates get besides the request, and how they are loaded.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateOptions {
+    /// Fail on any use of an undefined variable (`[site] strict_undefined`, `--strict`).
+    /// Otherwise undefined values print as nothing, iterate as empty and are false, as in
+    /// Jinja2 (attribute access on an undefined value is an error in both modes).
+    pub strict_undefined: bool,
+    /// Development mode: read templates and data files from disk on every render, so changes
+    /// show without a restart. Otherwise everything is compiled once at load.
+    pub reload: bool,
+    /// `config`: the `[context]` table of carafe.toml.
+    pub config: BTreeMap<String, serde_json::Value>,
+    /// `env`: the allow-listed environment variables that are set.
+    pub env: BTreeMap<String, String>,
+    /// Explicit routes (`[routes] "/join" = "signup.html"`), URL path → template.
+    pub routes: Vec<(String, String)>,
+    /// The data directory (`data/` in the root); `None` for no data files.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A template environment and the page table it was built with. In production there is one,
+/// made at load; in development mode one per request.
 #[derive(Debug)]
-pub struct Templates {
+pub struct Snapshot {
     env: Environment<'static>,
+    routes: Arc<RouteTable>,
+    dir: PathBuf,
+}
+
+impl Snapshot {
+    /// The page table.
+    pub fn routes(&self) -> &Arc<RouteTable> {
+        &self.routes
+    }
+
+    /// Renders `name` with the request and `extra` (a handler's context) in the context.
+    pub fn render(
+        &self,
+        name: &str,
+        request: &RequestInfo,
+        extra: Value,
+    ) -> Result<String, Box<TemplateError>> {
+        let render = || {
+            let template = self.env.get_template(name)?;
+            template.render(minijinja::context! {
+                request => Value::from_serialize(request),
+                ..extra
+            })
+        };
+        render().map_err(|err| {
+            // The source the template was compiled from, so the excerpt matches the error even
+            // if the file changed since (or is gone).
+            let failed = err.name().unwrap_or(name);
+            let template = self.env.get_template(failed).ok();
+            let source = template.as_ref().map(|t| t.source());
+            Box::new(TemplateError::new(&self.dir, name, &err, source))
+        })
+    }
+
+    /// Whether a template of this name exists (and compiles).
+    pub fn exists(&self, name: &str) -> bool {
+        self.env.get_template(name).is_ok()
+    }
+}
+
+/// The templates of a site: compiled once, or reloaded per request in development mode.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    statics: StaticFiles,
+    options: TemplateOptions,
+    /// Built at load, every template compiled.
+    compiled: Arc<Snapshot>,
 }
 
 impl Templates {
-    /// Builds the environment for `dir` and compiles every template in `names`.
+    /// Builds the environment for `dir` and compiles every template in it, so a syntax error
+    /// or a bad data file stops startup.
     pub(crate) fn load(
         dir: &Path,
-        names: &[String],
-        routes: Arc<RouteTable>,
         statics: StaticFiles,
+        options: TemplateOptions,
     ) -> Result<Self, SiteError> {
-        let mut env = Environment::new();
-        env.set_loader(minijinja::path_loader(dir));
-        env.set_formatter(flask_escape_formatter);
-        env.add_function(
-            "url_for",
-            move |endpoint: &str, kwargs: Kwargs| -> Result<Value, Error> {
-                let url = if endpoint == "static" {
-                    let filename: String = kwargs.get("filename")?;
-                    format!("{STATIC_URL_PREFIX}/{}", filename.trim_start_matches('/'))
-                } else {
-                    routes.url_of(endpoint).ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::InvalidOperation,
-                            format!("url_for: no page named {endpoint:?} in templates/"),
-                        )
-                    })?
-                };
-                kwargs.assert_all_used()?;
-                Ok(safe_url(&url))
-            },
-        );
-        env.add_function("static_url", move |path: &str| {
-            safe_url(&statics.versioned_url(path))
-        });
-        for name in names {
+        let compiled = Arc::new(build(dir, &statics, &options, true)?);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                statics,
+                options,
+                compiled,
+            }),
+        })
+    }
+
+    /// The environment to render with: the one compiled at load, or, in development mode, a
+    /// fresh one reading the files as they are now.
+    pub fn snapshot(&self) -> Result<Arc<Snapshot>, SiteError> {
+        let i = &self.inner;
+        if i.options.reload {
+            build(&i.dir, &i.statics, &i.options, false).map(Arc::new)
+        } else {
+            Ok(i.compiled.clone())
+        }
+    }
+
+    /// The snapshot made at load (its page table is the one printed at start).
+    pub fn compiled(&self) -> &Arc<Snapshot> {
+        &self.inner.compiled
+    }
+
+    /// Whether templates are read from disk per render (development mode).
+    pub fn reloads(&self) -> bool {
+        self.inner.options.reload
+    }
+
+    /// The templates directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+}
+
+/// Makes an environment over `dir` with carafe's globals; with `compile_all`, compiles every
+/// template now.
+fn build(
+    dir: &Path,
+    statics: &StaticFiles,
+    options: &TemplateOptions,
+    compile_all: bool,
+) -> Result<Snapshot, SiteError> {
+    let names = list_templates(dir)?;
+    let mut table = RouteTable::from_templates(names.iter().filter(|n| n.ends_with(".html")));
+    for (url, template) in &options.routes {
+        table.insert(url.clone(), template.clone());
+    }
+    let routes = Arc::new(table);
+    let data = match &options.data_dir {
+        Some(data_dir) => super::data::load_data(data_dir)?,
+        None => BTreeMap::new(),
+    };
+
+    let mut env = Environment::new();
+    // SECURITY: the path loader refuses `..` and absolute names, so templates cannot read
+    // files outside the templates directory.
+    env.set_loader(minijinja::path_loader(dir));
+    env.set_formatter(flask_escape_formatter);
+    env.set_auto_escape_callback(auto_escape_for);
+    env.set_undefined_behavior(if options.strict_undefined {
+        UndefinedBehavior::Strict
+    } else {
+        UndefinedBehavior::Lenient
+    });
+    env.add_global("config", Value::from_serialize(&options.config));
+    env.add_global("env", Value::from_serialize(&options.env));
+    env.add_global("data", Value::from_serialize(&data));
+    let static_prefix = statics.url_prefix().to_string();
+    let url_routes = routes.clone();
+    env.add_function(
+        "url_for",
+        move |endpoint: &str, kwargs: Kwargs| -> Result<Value, Error> {
+            let url = if endpoint == "static" {
+                let filename: String = kwargs.get("filename")?;
+                format!("{static_prefix}/{}", filename.trim_start_matches('/'))
+            } else {
+                url_routes.url_of(endpoint).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("url_for: no page named {endpoint:?} in templates/"),
+                    )
+                })?
+            };
+            kwargs.assert_all_used()?;
+            Ok(safe_url(&url))
+        },
+    );
+    let statics = statics.clone();
+    env.add_function("static_url", move |path: &str| {
+        safe_url(&statics.versioned_url(path))
+    });
+    if compile_all {
+        for name in &names {
             if let Err(err) = env.get_template(name) {
-                return Err(SiteError::Template(dir.join(name), err));
+                return Err(SiteError::Template(Box::new(TemplateError::new(
+                    dir, name, &err, None,
+                ))));
             }
         }
-        Ok(Self { env })
     }
+    Ok(Snapshot {
+        env,
+        routes,
+        dir: dir.to_path_buf(),
+    })
+}
 
-    /// Renders `name` with the request in the context.
-    pub fn render(&self, name: &str, request: &RequestInfo) -> Result<String, Error> {
-        let template = self.env.get_template(name)?;
-        template.render(minijinja::context! { request => Value::from_serialize(request) })
-    }
-
-    /// Whether a template of this name exists.
-    pub fn exists(&self, name: &str) -> bool {
-        self.env.get_template(name).is_ok()
+/// HTML autoescaping for `.html`, `.htm`, `.xml` and `.svg` templates (Flask's list plus SVG,
+/// which is XML); none for `.txt` and the rest.
+fn auto_escape_for(name: &str) -> AutoEscape {
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext {
+        "html" | "htm" | "xml" | "svg" => AutoEscape::Html,
+        _ => AutoEscape::None,
     }
 }
 
@@ -160,26 +315,6 @@ fn safe_url(url: &str) -> Value {
     Value::from_safe_string(out)
 }
 
-/// One line naming the file, the line and what is wrong, for a user to act on.
-pub fn describe_error(file: &Path, err: &Error) -> String {
-    let name = err
-        .name()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| file.to_path_buf());
-    let shown = if name.is_absolute() {
-        name
-    } else {
-        Path::new(super::TEMPLATES_DIR).join(name)
-    };
-    match (err.line(), err.detail()) {
-        (Some(line), Some(detail)) => {
-            format!("{} line {line}: {}: {detail}", shown.display(), err.kind())
-        }
-        (Some(line), None) => format!("{} line {line}: {}", shown.display(), err.kind()),
-        _ => format!("{}: {err}", shown.display()),
-    }
-}
-
 /// Lists template files under `dir` as `/`-separated names, sorted. A missing directory is an
 /// empty list (a static-only site).
 pub(crate) fn list_templates(dir: &Path) -> Result<Vec<String>, SiteError> {
@@ -224,27 +359,63 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), SiteError
 mod tests {
     use super::*;
 
+    /// The templates compiled from `files`; the directory is gone by the time they render,
+    /// which also shows that production mode never reads a template twice.
+    fn templates(files: &[(&str, &str)], options: TemplateOptions) -> Templates {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(tmp.path().join(name), text).unwrap();
+        }
+        let statics = StaticFiles::new(tmp.path().join("static"), "/static", Default::default());
+        Templates::load(tmp.path(), statics, options).unwrap()
+    }
+
+    fn render(t: &Templates, name: &str, info: &RequestInfo) -> Result<String, Box<TemplateError>> {
+        t.snapshot().unwrap().render(name, info, Value::UNDEFINED)
+    }
+
     #[test]
     fn escapes_like_flask() {
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(
-            tmp.path().join("p.html"),
-            "{{ request.path }}|{{ request.host }}",
-        )
-        .unwrap();
-        std::fs::write(tmp.path().join("p.txt"), "{{ request.host }}").unwrap();
-        let names = vec!["p.html".to_string(), "p.txt".to_string()];
-        let statics = StaticFiles::new(tmp.path().join("static"), "/static", Default::default());
-        let t = Templates::load(tmp.path(), &names, Arc::default(), statics).unwrap();
+        let t = templates(
+            &[
+                ("p.html", "{{ request.path }}|{{ request.host }}"),
+                ("p.svg", "{{ request.host }}"),
+                ("p.txt", "{{ request.host }}"),
+            ],
+            TemplateOptions::default(),
+        );
         let info = RequestInfo {
             path: "/a/b".into(),
             host: "<x & 'y'\">".into(),
             ..Default::default()
         };
         assert_eq!(
-            t.render("p.html", &info).unwrap(),
+            render(&t, "p.html", &info).unwrap(),
             "/a/b|&lt;x &amp; &#39;y&#39;&#34;&gt;"
         );
-        assert_eq!(t.render("p.txt", &info).unwrap(), "<x & 'y'\">");
+        assert_eq!(
+            render(&t, "p.svg", &info).unwrap(),
+            "&lt;x &amp; &#39;y&#39;&#34;&gt;"
+        );
+        assert_eq!(render(&t, "p.txt", &info).unwrap(), "<x & 'y'\">");
+    }
+
+    #[test]
+    fn undefined_is_lenient_by_default_and_an_error_when_strict() {
+        let files = [("p.html", "[{{ missing }}]{% if flag %}x{% endif %}")];
+        let lenient = templates(&files, TemplateOptions::default());
+        assert_eq!(
+            render(&lenient, "p.html", &RequestInfo::default()).unwrap(),
+            "[]"
+        );
+        let strict = templates(
+            &files,
+            TemplateOptions {
+                strict_undefined: true,
+                ..Default::default()
+            },
+        );
+        let err = render(&strict, "p.html", &RequestInfo::default()).unwrap_err();
+        assert_eq!(err.expression.as_deref(), Some("missing"));
     }
 }

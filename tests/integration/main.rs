@@ -6,9 +6,14 @@
 
 mod browser;
 mod cert_cmd;
+mod config_file;
+mod dev_mode;
+mod example_app;
 mod harness;
+mod new_site;
 mod pages;
 mod shutdown;
 mod startup_errors;
 mod static_files;
+mod templates;
 mod tls;

@@ -206,3 +206,45 @@ fn legacy_encrypted_key_leaf_order_and_mount_overlap() {
         "OS error printed once: {err}"
     );
 }
+
+#[test]
+fn unknown_config_key_is_named_with_a_suggestion() {
+    let site = site_copy();
+    std::fs::write(site.path().join("carafe.toml"), "[server]\nprot = 9000\n").unwrap();
+    let err = fails(site.path(), &[]);
+    let file = site.path().join("carafe.toml");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "carafe: error: {}: unknown key `server.prot`; did you mean `server.port`?",
+            file.display()
+        )
+    );
+    std::fs::write(
+        site.path().join("carafe.toml"),
+        "[server]\nport = \"web\"\n",
+    )
+    .unwrap();
+    let err = fails(site.path(), &[]);
+    assert!(
+        err.contains(
+            "carafe.toml line 2: `server.port`: invalid type: string \"web\", expected u16"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn route_to_a_missing_template_is_an_error() {
+    let site = site_copy();
+    std::fs::write(
+        site.path().join("carafe.toml"),
+        "[routes]\n\"/join\" = \"singup.html\"\n",
+    )
+    .unwrap();
+    let err = fails(site.path(), &[]);
+    assert!(
+        err.contains("route /join renders singup.html, which is not in templates/"),
+        "{err}"
+    );
+}

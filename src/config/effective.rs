@@ -1,0 +1,99 @@
+//! `carafe serve --check` output: the effective settings as TOML, each main value commented
+//! with where it came from ([`super::Source`]).
+
+use super::{ServeConfig, TlsMode};
+
+impl ServeConfig {
+    /// The effective settings as TOML, each commented with where it came from (`--check`).
+    pub fn effective(&self) -> String {
+        use std::fmt::Write as _;
+        let src = |key: &str| {
+            self.sources
+                .get(key)
+                .map_or(String::new(), |s| format!("  # {s}"))
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# config file: {}",
+            self.config_file
+                .as_deref()
+                .map_or("none".to_string(), |p| p.display().to_string())
+        );
+        let _ = writeln!(out, "[site]");
+        let _ = writeln!(
+            out,
+            "root = {:?}{}",
+            self.root.display().to_string(),
+            src("root")
+        );
+        let _ = writeln!(
+            out,
+            "templates = {:?}",
+            self.site.templates_dir.display().to_string()
+        );
+        let _ = writeln!(
+            out,
+            "static = {:?}",
+            self.site.static_dir.display().to_string()
+        );
+        let _ = writeln!(out, "static_url = {:?}", self.site.static_url);
+        let _ = writeln!(out, "data = {:?}", self.site.data_dir.display().to_string());
+        let _ = writeln!(
+            out,
+            "strict_undefined = {}{}",
+            self.site.templates.strict_undefined,
+            src("strict_undefined")
+        );
+        let _ = writeln!(out, "list = {}", self.site.statics.listing);
+        let _ = writeln!(out, "dev = {}", self.dev);
+        let _ = writeln!(out, "\n[server]");
+        let _ = writeln!(out, "bind = \"{}\"{}", self.addr.ip(), src("bind"));
+        let _ = writeln!(out, "port = {}{}", self.addr.port(), src("port"));
+        let _ = writeln!(
+            out,
+            "shutdown_timeout = {}{}",
+            self.shutdown_timeout.as_secs(),
+            src("shutdown_timeout")
+        );
+        let _ = writeln!(
+            out,
+            "cache_max_file = {}",
+            self.site.statics.limits.max_file_bytes
+        );
+        let _ = writeln!(out, "cache_size = {}", self.site.statics.limits.total_bytes);
+        let _ = writeln!(out, "\n[tls]");
+        match &self.tls {
+            TlsMode::Gen { extra_hosts } => {
+                let _ = writeln!(out, "mode = \"gen\"{}", src("tls"));
+                let _ = writeln!(out, "hosts = {extra_hosts:?}");
+            }
+            TlsMode::Off => {
+                let _ = writeln!(out, "mode = \"off\"{}", src("tls"));
+            }
+            TlsMode::Files { cert, key } => {
+                let _ = writeln!(out, "cert = {:?}{}", cert.display().to_string(), src("tls"));
+                let _ = writeln!(out, "key = {:?}", key.display().to_string());
+            }
+        }
+        let _ = writeln!(out, "\n[mounts]");
+        for m in &self.site.mounts {
+            let _ = writeln!(out, "{:?} = {:?}", m.prefix, m.dir.display().to_string());
+        }
+        let _ = writeln!(out, "\n[routes]");
+        for (url, template) in &self.site.templates.routes {
+            let _ = writeln!(out, "{url:?} = {template:?}");
+        }
+        let _ = writeln!(out, "\n[headers]");
+        for rule in &self.site.headers {
+            let names: Vec<&str> = rule.headers.iter().map(|(n, _)| n.as_str()).collect();
+            let _ = writeln!(out, "{:?} = {names:?}", rule.glob);
+        }
+        let _ = writeln!(out, "\n[context]");
+        let keys: Vec<&String> = self.site.templates.config.keys().collect();
+        let _ = writeln!(out, "# config keys: {keys:?}");
+        let env: Vec<&String> = self.site.templates.env.keys().collect();
+        let _ = writeln!(out, "# env variables set and allowed: {env:?}");
+        out
+    }
+}

@@ -1,0 +1,8 @@
+'use strict';
+
+document.addEventListener('DOMContentLoaded', function () {
+  var status = document.getElementById('js-status');
+  if (status) {
+    status.textContent = 'JavaScript is running.';
+  }
+});
