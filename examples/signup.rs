@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let _log = carafe::logging::init("info");
+    let _log = carafe::logging::init("info", carafe::logging::LogFormat::Text);
     let mut config = ServeConfig::from_command_line()?;
     config.site.mounts.push(js_mount()?);
     let app = carafe::App::load(config)?;

@@ -15,6 +15,17 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log format: `text` lines, or one JSON object per line (access log and diagnostics).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text",
+        global = true,
+        env = "CARAFE_LOG_FORMAT"
+    )]
+    pub log_format: LogFormatArg,
 }
 
 impl Cli {
@@ -22,6 +33,23 @@ impl Cli {
     pub fn log_level(&self) -> &'static str {
         "info"
     }
+
+    /// The log format asked for.
+    pub fn log_format(&self) -> crate::logging::LogFormat {
+        match self.log_format {
+            LogFormatArg::Text => crate::logging::LogFormat::Text,
+            LogFormatArg::Json => crate::logging::LogFormat::Json,
+        }
+    }
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The options of `carafe serve` as a program's whole command line: what a library user's
@@ -35,6 +63,8 @@ pub struct ServeCli {
 }
 
 /// The top-level commands.
+// Parsed once per process; boxing `ServeArgs` would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the site in --root: pages from templates/, assets from static/.
@@ -139,6 +169,71 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT [default: 25].
     #[arg(long, value_name = "SECS", env = "CARAFE_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<u64>,
+
+    /// Run behind a TLS-terminating router: plain HTTP, trust one proxy hop, keep idle
+    /// connections 100 s [default: on when $PORT is set and no TLS option is given].
+    #[arg(long, env = "CARAFE_BEHIND_PROXY")]
+    pub behind_proxy: bool,
+
+    /// Trust X-Forwarded-For/-Proto/-Host/-Port from N proxy hops; the client is the Nth
+    /// X-Forwarded-For entry from the right [default: 1 behind a router, else 0].
+    #[arg(long, value_name = "N", env = "CARAFE_TRUST_PROXY")]
+    pub trust_proxy: Option<u8>,
+
+    /// Redirect (308) requests a trusted proxy marks as `X-Forwarded-Proto: http` to https.
+    #[arg(long, env = "CARAFE_FORCE_HTTPS")]
+    pub force_https: bool,
+
+    /// Send Strict-Transport-Security with this max-age on https responses to non-local hosts
+    /// [default: on with --cert (1 year), off otherwise; SECS defaults to 31536000].
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "31536000", env = "CARAFE_HSTS")]
+    pub hsts: Option<u64>,
+
+    /// Add `includeSubDomains` to HSTS.
+    #[arg(long, env = "CARAFE_HSTS_INCLUDE_SUBDOMAINS")]
+    pub hsts_include_subdomains: bool,
+
+    /// Add `preload` (and `includeSubDomains`) to HSTS; only for sites that applied to the
+    /// preload list.
+    #[arg(long, env = "CARAFE_HSTS_PRELOAD")]
+    pub hsts_preload: bool,
+
+    /// Never send HSTS, not even with --cert.
+    #[arg(long, conflicts_with = "hsts", env = "CARAFE_NO_HSTS")]
+    pub no_hsts: bool,
+
+    /// Answer this path with 200 `ok` (for load balancer and orchestrator probes), before any
+    /// redirect, not logged.
+    #[arg(long, value_name = "PATH", env = "CARAFE_HEALTH_PATH")]
+    pub health_path: Option<String>,
+
+    /// Write health checks to the access log too.
+    #[arg(long, requires = "health_path", env = "CARAFE_LOG_HEALTH")]
+    pub log_health: bool,
+
+    /// Seconds an idle keep-alive connection is kept open [default: 100 behind a router, else 75].
+    #[arg(long, value_name = "SECS", env = "CARAFE_KEEP_ALIVE")]
+    pub keep_alive: Option<u64>,
+
+    /// Seconds a client may take to send a request's headers (slowloris bound) [default: 10].
+    #[arg(long, value_name = "SECS", env = "CARAFE_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+
+    /// Seconds a client may take to complete the TLS handshake [default: 10].
+    #[arg(long, value_name = "SECS", env = "CARAFE_TLS_HANDSHAKE_TIMEOUT")]
+    pub tls_handshake_timeout: Option<u64>,
+
+    /// Seconds a handler may take to start its response; it then gets 503 [default: 30].
+    #[arg(long, value_name = "SECS", env = "CARAFE_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u64>,
+
+    /// Connections served at once; more wait in the listen backlog [default: 10000].
+    #[arg(long, value_name = "N", env = "CARAFE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// Worker threads [default: the container's CPU quota (cgroup v1/v2), else one per CPU].
+    #[arg(long, value_name = "N", env = "CARAFE_WORKERS")]
+    pub workers: Option<usize>,
 }
 
 /// `carafe cert ...` subcommands.
@@ -183,6 +278,12 @@ mod tests {
     fn every_env_var_is_carafe_prefixed() {
         let cmd = Cli::command();
         let mut seen = 0;
+        for arg in cmd.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                let env = env.to_string_lossy();
+                assert!(env.starts_with("CARAFE_"), "{env} is not CARAFE_*");
+            }
+        }
         for sub in cmd.get_subcommands() {
             for arg in sub.get_arguments() {
                 if let Some(env) = arg.get_env() {

@@ -9,11 +9,13 @@
 //! - [`logging`]: diagnostics on stderr, the access log on stdout ([`batch_writer`] batches it).
 //! - [`commands`]: glue from parsed arguments to the library for `serve` and `cert`.
 //! - [`scaffold`]: `carafe new`: the files of a new site.
-//! - [`server`]: listeners, the accept loop, graceful shutdown.
+//! - [`server`]: listeners, the accept loop, keep-alive and header timers, connection limit,
+//!   graceful shutdown, systemd socket activation and readiness, worker count.
 //! - [`tls`]: rustls configuration, PEM loading with typed errors, the handshake task.
 //! - [`certs`]: certificate generation (rcgen), the `certs/` store, inspection.
 //! - [`site`]: what a URL means — the page table, templates, static files, safe paths.
-//! - [`http`]: the axum router, error pages and the access log layer.
+//! - [`http`]: the axum router, error pages, and the front door ([`http::layers`]): request
+//!   id, trusted proxy headers, HTTPS redirect and HSTS, health check, access log.
 //! - [`dev`]: development mode only: file watch, live reload, the error page with source.
 //!
 //! # Using carafe as a library

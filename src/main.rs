@@ -7,7 +7,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = carafe::cli::Cli::parse();
-    let _log = carafe::logging::init(cli.log_level());
+    let _log = carafe::logging::init(cli.log_level(), cli.log_format());
     match carafe::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -22,15 +22,31 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if args.check {
         return check(args);
     }
+    // Before any thread exists: this clears LISTEN_FDS/LISTEN_PID from the environment.
+    let activated = crate::server::systemd::activated_listener()
+        .context("cannot use the socket passed by systemd")?;
     let prepared = prepare(args)?;
+    let workers = crate::server::workers::decide(prepared.config.workers);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.count)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let shutdown = crate::server::shutdown_signal();
+        let from_systemd = activated.is_some();
+        let listener = match activated {
+            Some(std) => tokio::net::TcpListener::from_std(std)
+                .context("cannot use the socket passed by systemd")?,
+            None => crate::server::bind(prepared.config.addr).await?,
+        };
         let app = crate::http::site_router(prepared.site.clone());
         let app = crate::http::with_layers(app, &prepared.site);
-        serve_app(prepared, app).await
+        let start = Start {
+            workers: Some(workers),
+            from_systemd,
+        };
+        serve_listener(prepared, listener, app, shutdown, start).await
     })
 }
 
@@ -69,8 +85,9 @@ pub fn prepare_config(config: ServeConfig) -> anyhow::Result<Prepared> {
 
 /// Binds, prints where it listens, and serves `app` until SIGTERM/SIGINT, then drains.
 pub async fn serve_app(prepared: Prepared, app: axum::Router) -> anyhow::Result<()> {
+    let shutdown = crate::server::shutdown_signal();
     let listener = crate::server::bind(prepared.config.addr).await?;
-    serve_app_on(prepared, listener, app).await
+    serve_listener(prepared, listener, app, shutdown, Start::default()).await
 }
 
 /// Like [`serve_app`], on a listener already bound (its address wins over the configured one).
@@ -79,20 +96,38 @@ pub async fn serve_app_on(
     listener: tokio::net::TcpListener,
     app: axum::Router,
 ) -> anyhow::Result<()> {
+    let shutdown = crate::server::shutdown_signal();
+    serve_listener(prepared, listener, app, shutdown, Start::default()).await
+}
+
+/// What the binary knows at start that a library caller's runtime does not.
+#[derive(Debug, Default)]
+struct Start {
+    /// The runtime's worker threads, when carafe built the runtime.
+    workers: Option<crate::server::workers::Workers>,
+    /// The listener came from systemd (`LISTEN_FDS`).
+    from_systemd: bool,
+}
+
+/// Wraps `app` in the front door ([`crate::http::layers`]), announces, tells systemd it is
+/// ready, and serves until `shutdown`, then drains.
+async fn serve_listener(
+    prepared: Prepared,
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()>,
+    start: Start,
+) -> anyhow::Result<()> {
     let Prepared { config, site, tls } = prepared;
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    announce(&config, &site, local, tls.as_ref().map(|t| &t.1));
-    crate::server::serve(
-        listener,
-        tls.map(|t| t.0),
-        app,
-        crate::server::shutdown_signal(),
-        config.shutdown_timeout,
-    )
-    .await
-    .context("server failed")?;
+    announce(&config, &site, local, tls.as_ref().map(|t| &t.1), &start);
+    crate::server::systemd::notify_ready();
+    let app = crate::http::layers(app, config.http.clone());
+    crate::server::serve(listener, tls.map(|t| t.0), app, shutdown, config.server)
+        .await
+        .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -208,12 +243,14 @@ fn warn_about(info: &CertInfo, path: &Path) {
     }
 }
 
-/// Prints the startup lines on stdout. `listening on URL` is stable: scripts and tests read it.
+/// Prints the startup lines on stdout. `listening on URL` is stable and comes last: scripts and
+/// tests wait for it.
 fn announce(
     config: &ServeConfig,
     site: &Site,
     local: std::net::SocketAddr,
     cert: Option<&CertSummary>,
+    start: &Start,
 ) {
     let scheme = if cert.is_some() { "https" } else { "http" };
     let mut out = std::io::stdout().lock();
@@ -225,7 +262,6 @@ fn announce(
         site.routes().len(),
         if site.routes().len() == 1 { "" } else { "s" }
     );
-    let _ = writeln!(out, "carafe: listening on {scheme}://{local}");
     let port = local.port();
     let browse_host = if local.ip().is_unspecified() || local.ip().is_loopback() {
         "localhost".to_string()
@@ -234,6 +270,9 @@ fn announce(
     };
     let _ = writeln!(out, "carafe: open {scheme}://{browse_host}:{port}/");
     let source = match config.port_source {
+        _ if start.from_systemd => {
+            "socket from systemd (LISTEN_FDS); --bind and --port are not used"
+        }
         PortSource::Flag => "from --port or CARAFE_PORT",
         PortSource::PlatformEnv => "from $PORT",
         PortSource::File => "from carafe.toml",
@@ -252,6 +291,23 @@ fn announce(
             "carafe: development mode: templates and data re-read per request, live reload on"
         );
     }
+    if let Some(workers) = &start.workers {
+        let _ = writeln!(out, "carafe: {workers}");
+    }
+    if config.router_mode {
+        let _ = writeln!(
+            out,
+            "carafe: behind a router: plain HTTP, trusting X-Forwarded-* from {} proxy hop(s), keep-alive {}s",
+            config.http.trust.0,
+            config.server.keep_alive.as_secs()
+        );
+    } else if config.http.trust.any() {
+        let _ = writeln!(
+            out,
+            "carafe: trusting X-Forwarded-* from {} proxy hop(s)",
+            config.http.trust.0
+        );
+    }
     if let Some(cert) = cert {
         let names: Vec<String> = cert.info.hosts.iter().map(Host::to_string).collect();
         let _ = writeln!(
@@ -264,5 +320,7 @@ fn announce(
         );
         let _ = writeln!(out, "carafe: certificate sha256 {}", cert.info.fingerprint);
     }
+    // Last, so whoever waits for it has every line above.
+    let _ = writeln!(out, "carafe: listening on {scheme}://{local}");
     let _ = out.flush();
 }

@@ -53,9 +53,40 @@ impl ServeConfig {
         let _ = writeln!(
             out,
             "shutdown_timeout = {}{}",
-            self.shutdown_timeout.as_secs(),
+            self.server.drain_timeout.as_secs(),
             src("shutdown_timeout")
         );
+        let _ = writeln!(out, "behind_proxy = {}", self.router_mode);
+        let _ = writeln!(out, "trust_proxy = {}", self.http.trust.0);
+        let _ = writeln!(out, "force_https = {}", self.http.force_https);
+        if let Some(path) = &self.http.health_path {
+            let _ = writeln!(out, "health_path = {path:?}");
+        }
+        let _ = writeln!(out, "keep_alive = {}", self.server.keep_alive.as_secs());
+        let _ = writeln!(
+            out,
+            "header_timeout = {}",
+            self.server.header_read_timeout.as_secs()
+        );
+        let _ = writeln!(
+            out,
+            "tls_handshake_timeout = {}",
+            self.server.tls_handshake_timeout.as_secs()
+        );
+        let _ = writeln!(
+            out,
+            "request_timeout = {}",
+            self.http.request_timeout.as_secs()
+        );
+        let _ = writeln!(out, "max_connections = {}", self.server.max_connections);
+        match self.workers {
+            Some(n) => {
+                let _ = writeln!(out, "workers = {n}");
+            }
+            None => {
+                let _ = writeln!(out, "# workers: the CPU quota, else one per CPU");
+            }
+        }
         let _ = writeln!(
             out,
             "cache_max_file = {}",
@@ -74,6 +105,16 @@ impl ServeConfig {
             TlsMode::Files { cert, key } => {
                 let _ = writeln!(out, "cert = {:?}{}", cert.display().to_string(), src("tls"));
                 let _ = writeln!(out, "key = {:?}", key.display().to_string());
+            }
+        }
+        match &self.http.hsts {
+            Some(hsts) => {
+                let _ = writeln!(out, "hsts = {}", hsts.max_age);
+                let _ = writeln!(out, "hsts_include_subdomains = {}", hsts.include_subdomains);
+                let _ = writeln!(out, "hsts_preload = {}", hsts.preload);
+            }
+            None => {
+                let _ = writeln!(out, "hsts = 0  # off");
             }
         }
         let _ = writeln!(out, "\n[mounts]");

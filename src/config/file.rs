@@ -40,9 +40,30 @@ const SCHEMA: &[(&str, Option<&[&str]>)] = &[
             "shutdown_timeout",
             "cache_max_file",
             "cache_size",
+            "behind_proxy",
+            "trust_proxy",
+            "force_https",
+            "health_path",
+            "keep_alive",
+            "header_timeout",
+            "tls_handshake_timeout",
+            "request_timeout",
+            "max_connections",
+            "workers",
         ]),
     ),
-    ("tls", Some(&["mode", "cert", "key", "hosts"])),
+    (
+        "tls",
+        Some(&[
+            "mode",
+            "cert",
+            "key",
+            "hosts",
+            "hsts",
+            "hsts_include_subdomains",
+            "hsts_preload",
+        ]),
+    ),
     ("mounts", None),
     ("routes", None),
     ("headers", None),
@@ -149,6 +170,26 @@ pub struct ServerSection {
     pub cache_max_file: Option<u64>,
     /// Memory budget of the static cache, in bytes.
     pub cache_size: Option<u64>,
+    /// Behind a TLS-terminating router (`--behind-proxy`).
+    pub behind_proxy: Option<bool>,
+    /// Proxy hops trusted for `X-Forwarded-*`.
+    pub trust_proxy: Option<u8>,
+    /// Redirect requests a trusted proxy marks as http to https.
+    pub force_https: Option<bool>,
+    /// Health-check path (`/healthz`).
+    pub health_path: Option<String>,
+    /// Seconds an idle keep-alive connection is kept.
+    pub keep_alive: Option<u64>,
+    /// Seconds a request head may take to arrive.
+    pub header_timeout: Option<u64>,
+    /// Seconds a TLS handshake may take.
+    pub tls_handshake_timeout: Option<u64>,
+    /// Seconds a handler may take to start its response.
+    pub request_timeout: Option<u64>,
+    /// Connections served at once.
+    pub max_connections: Option<usize>,
+    /// Worker threads.
+    pub workers: Option<usize>,
 }
 
 /// `[tls]`.
@@ -164,6 +205,12 @@ pub struct TlsSection {
     /// Extra names for the `gen` certificate.
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// HSTS max-age in seconds (`0` turns HSTS off, also for `cert`/`key`).
+    pub hsts: Option<u64>,
+    /// Add `includeSubDomains` to HSTS.
+    pub hsts_include_subdomains: Option<bool>,
+    /// Add `preload` (and `includeSubDomains`) to HSTS.
+    pub hsts_preload: Option<bool>,
 }
 
 /// `[tls] mode`.

@@ -5,7 +5,8 @@
 //! Precedence: flag > its `CARAFE_*` variable (clap) > carafe.toml > default. `$PORT` is the
 //! platform convention of Heroku-style routers and sits between the variables and the file:
 //! when it is set, carafe listens on it, and, unless a TLS option is given (flag, variable or
-//! file), serves plain HTTP on `0.0.0.0` because the router terminates TLS.
+//! file), serves plain HTTP on `0.0.0.0` because the router terminates TLS, in router mode (as
+//! `--behind-proxy` asks): one trusted proxy hop and a keep-alive longer than the router's.
 
 mod effective;
 pub mod file;
@@ -18,14 +19,20 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::cli::{ServeArgs, TlsArg};
+use crate::http::HttpOptions;
+use crate::http::front::DEFAULT_REQUEST_TIMEOUT;
+use crate::http::https::{DEFAULT_HSTS_MAX_AGE, Hsts};
+use crate::http::proxy::TrustedProxies;
+use crate::server::{
+    DEFAULT_DRAIN_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_CONNECTIONS, HEADER_READ_TIMEOUT,
+    ROUTER_KEEP_ALIVE, ServerOptions,
+};
 use crate::site::file_cache::{CacheLimits, DEFAULT_MAX_FILE_BYTES, DEFAULT_TOTAL_BYTES};
 use crate::site::{HeaderRule, Mount, SiteOptions, StaticOptions, TemplateOptions};
+use crate::tls::accept::TLS_HANDSHAKE_TIMEOUT;
 use file::{CONFIG_FILE, FileConfig, TlsFileMode};
 
 pub use file::ConfigError;
-
-/// Default seconds in-flight requests may take to finish at shutdown.
-pub const DEFAULT_SHUTDOWN_SECS: u64 = 25;
 
 /// Default HTTPS port when neither `--port` nor `$PORT` is given.
 pub const DEFAULT_TLS_PORT: u16 = 8443;
@@ -102,10 +109,16 @@ pub struct ServeConfig {
     pub port_source: PortSource,
     /// TLS mode.
     pub tls: TlsMode,
-    /// Upper bound on draining in-flight requests at shutdown.
-    pub shutdown_timeout: Duration,
     /// Mounts, listing, SPA fallback, cache limits.
     pub site: SiteOptions,
+    /// Behind a TLS-terminating router (`--behind-proxy`, or `$PORT` with no TLS option).
+    pub router_mode: bool,
+    /// Proxy trust, HTTPS enforcement, health check, request timeout.
+    pub http: HttpOptions,
+    /// Connection limits and timers.
+    pub server: ServerOptions,
+    /// `--workers N`; `None` follows the CPU quota.
+    pub workers: Option<usize>,
     /// Warnings to print at start (e.g. `--tls gen` with a platform `$PORT`).
     pub warnings: Vec<String>,
     /// Development mode.
@@ -196,6 +209,7 @@ impl ServeConfig {
         let mut hosts = args.hosts.clone();
         hosts.extend(f.tls.hosts.iter().cloned());
         let tls_flag = args.tls.is_some() || args.cert.is_some();
+        let behind_proxy = args.behind_proxy || f.server.behind_proxy.unwrap_or(false);
         let tls = match (&args.tls, &args.cert, &args.key) {
             (_, Some(cert), Some(key)) => TlsMode::Files {
                 cert: cert.clone(),
@@ -206,7 +220,7 @@ impl ServeConfig {
             (None, None, None) => match file_tls {
                 Some(TlsMode::Gen { .. }) => TlsMode::Gen { extra_hosts: hosts },
                 Some(mode) => mode,
-                None if platform_port.is_some() => TlsMode::Off,
+                None if platform_port.is_some() || behind_proxy => TlsMode::Off,
                 None => TlsMode::Gen { extra_hosts: hosts },
             },
             _ => bail!("--cert and --key must be given together"),
@@ -234,14 +248,105 @@ impl ServeConfig {
             (None, None, None) => (DEFAULT_TLS_PORT, Source::Default),
         };
         sources.insert("port", port_source);
-        let ip = args
-            .bind
-            .or(f.server.bind)
-            .unwrap_or(if platform_port.is_some() {
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            } else {
-                IpAddr::V4(Ipv4Addr::LOCALHOST)
-            });
+
+        // Router mode: the platform default ($PORT, no TLS option) or asked for.
+        let router_mode = behind_proxy || (platform_port.is_some() && tls == TlsMode::Off);
+        let trust = TrustedProxies(
+            args.trust_proxy
+                .or(f.server.trust_proxy)
+                .unwrap_or(u8::from(router_mode)),
+        );
+        let force_https = args.force_https || f.server.force_https.unwrap_or(false);
+        if force_https && !trust.any() && tls == TlsMode::Off {
+            warnings.push(
+                "--force-https only redirects requests a trusted proxy marks as http; \
+                 add --behind-proxy or --trust-proxy N"
+                    .to_string(),
+            );
+        }
+        let hsts = hsts_policy(args, &f, &tls, &mut warnings);
+        let health_path = args
+            .health_path
+            .as_deref()
+            .or(f.server.health_path.as_deref())
+            .map(|p| {
+                if p.starts_with('/') && !p.contains(['?', '#']) {
+                    Ok(p.to_string())
+                } else {
+                    Err(anyhow::anyhow!(
+                        "--health-path {p:?} must be a path starting with /, such as /healthz"
+                    ))
+                }
+            })
+            .transpose()?;
+        let secs = |flag: Option<u64>, file: Option<u64>, name: &str, default: Duration| match flag
+            .or(file)
+        {
+            Some(secs) => positive_secs(secs, name),
+            None => Ok(default),
+        };
+        let http = HttpOptions {
+            trust,
+            force_https,
+            hsts,
+            health_path,
+            log_health: args.log_health,
+            request_timeout: secs(
+                args.request_timeout,
+                f.server.request_timeout,
+                "--request-timeout",
+                DEFAULT_REQUEST_TIMEOUT,
+            )?,
+        };
+        let server = ServerOptions {
+            drain_timeout: args
+                .shutdown_timeout
+                .or(f.server.shutdown_timeout)
+                .map_or(DEFAULT_DRAIN_TIMEOUT, Duration::from_secs),
+            tls_handshake_timeout: secs(
+                args.tls_handshake_timeout,
+                f.server.tls_handshake_timeout,
+                "--tls-handshake-timeout",
+                TLS_HANDSHAKE_TIMEOUT,
+            )?,
+            header_read_timeout: secs(
+                args.header_timeout,
+                f.server.header_timeout,
+                "--header-timeout",
+                HEADER_READ_TIMEOUT,
+            )?,
+            keep_alive: secs(
+                args.keep_alive,
+                f.server.keep_alive,
+                "--keep-alive",
+                if router_mode {
+                    ROUTER_KEEP_ALIVE
+                } else {
+                    DEFAULT_KEEP_ALIVE
+                },
+            )?,
+            max_connections: match args.max_connections.or(f.server.max_connections) {
+                Some(0) => bail!("--max-connections must be at least 1"),
+                Some(n) => n,
+                None => DEFAULT_MAX_CONNECTIONS,
+            },
+        };
+        sources.insert(
+            "shutdown_timeout",
+            Source::of(
+                args.shutdown_timeout.is_some(),
+                f.server.shutdown_timeout.is_some(),
+            ),
+        );
+
+        let ip =
+            args.bind
+                .or(f.server.bind)
+                .unwrap_or(if platform_port.is_some() || behind_proxy {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::LOCALHOST)
+                });
         sources.insert(
             "bind",
             Source::of(args.bind.is_some(), f.server.bind.is_some()),
@@ -302,14 +407,6 @@ impl ServeConfig {
             "strict_undefined",
             Source::of(args.strict, f.site.strict_undefined.is_some()),
         );
-        let shutdown = args.shutdown_timeout.or(f.server.shutdown_timeout);
-        sources.insert(
-            "shutdown_timeout",
-            Source::of(
-                args.shutdown_timeout.is_some(),
-                f.server.shutdown_timeout.is_some(),
-            ),
-        );
         let defaults = SiteOptions::default();
         let site = SiteOptions {
             templates_dir: f.site.templates.clone().unwrap_or(defaults.templates_dir),
@@ -358,7 +455,13 @@ impl ServeConfig {
             addr: SocketAddr::new(ip, port),
             port_source,
             tls,
-            shutdown_timeout: Duration::from_secs(shutdown.unwrap_or(DEFAULT_SHUTDOWN_SECS)),
+            router_mode,
+            http,
+            server,
+            workers: match args.workers.or(f.server.workers) {
+                Some(0) => bail!("--workers must be at least 1"),
+                n => n,
+            },
             warnings,
             dev: args.dev,
             config_file,
@@ -382,6 +485,55 @@ fn locate_file(args: &ServeArgs) -> anyhow::Result<Option<PathBuf>> {
     let dir = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
     let candidate = dir.join(CONFIG_FILE);
     Ok(candidate.is_file().then_some(candidate))
+}
+
+/// The HSTS policy: asked for with `--hsts` (or `[tls] hsts`), or automatic for real
+/// certificates (`--cert`); never for the self-signed `gen` certificate (HSTS would pin
+/// browsers to it) and never in development mode.
+fn hsts_policy(
+    args: &ServeArgs,
+    f: &FileConfig,
+    tls: &TlsMode,
+    warnings: &mut Vec<String>,
+) -> Option<Hsts> {
+    if args.no_hsts || (args.hsts.is_none() && f.tls.hsts == Some(0)) {
+        return None;
+    }
+    let asked = args.hsts.or(f.tls.hsts);
+    if args.dev {
+        if asked.is_some() {
+            warnings.push("HSTS is never sent in development mode; ignoring --hsts".to_string());
+        }
+        return None;
+    }
+    let max_age = match (asked, tls) {
+        (Some(_), TlsMode::Gen { .. }) => {
+            warnings.push(
+                "--hsts is ignored with --tls gen: browsers would pin the self-signed certificate"
+                    .to_string(),
+            );
+            return None;
+        }
+        (Some(max_age), _) => max_age,
+        (None, TlsMode::Files { .. }) => DEFAULT_HSTS_MAX_AGE,
+        (None, _) => return None,
+    };
+    let preload = args.hsts_preload || f.tls.hsts_preload.unwrap_or(false);
+    Some(Hsts {
+        max_age,
+        include_subdomains: preload
+            || args.hsts_include_subdomains
+            || f.tls.hsts_include_subdomains.unwrap_or(false),
+        preload,
+    })
+}
+
+/// A whole number of seconds above zero.
+fn positive_secs(secs: u64, flag: &str) -> anyhow::Result<Duration> {
+    if secs == 0 {
+        bail!("{flag} must be at least 1 second");
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -486,6 +638,83 @@ mod tests {
     }
 
     #[test]
+    fn router_mode_trusts_one_hop_and_keeps_connections_100s() {
+        let c = config(&[], Some("5123")).unwrap();
+        assert!(c.router_mode);
+        assert_eq!(c.http.trust, TrustedProxies(1));
+        assert_eq!(c.server.keep_alive, ROUTER_KEEP_ALIVE);
+        let c = config(&["--behind-proxy", "--trust-proxy", "2"], None).unwrap();
+        assert!(c.router_mode);
+        assert_eq!(c.tls, TlsMode::Off);
+        assert_eq!(c.addr, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.http.trust, TrustedProxies(2));
+    }
+
+    #[test]
+    fn direct_mode_trusts_no_proxy() {
+        let c = config(&[], None).unwrap();
+        assert!(!c.router_mode);
+        assert_eq!(c.http.trust, TrustedProxies(0));
+        assert_eq!(c.server.keep_alive, DEFAULT_KEEP_ALIVE);
+        let c = config(&["--tls", "gen"], Some("5123")).unwrap();
+        assert!(!c.router_mode);
+        assert_eq!(c.http.trust, TrustedProxies(0));
+    }
+
+    #[test]
+    fn hsts_only_when_asked_or_with_real_certificates() {
+        assert_eq!(config(&[], None).unwrap().http.hsts, None);
+        assert_eq!(config(&[], Some("5123")).unwrap().http.hsts, None);
+        let c = config(&["--hsts", "--tls", "gen"], None).unwrap();
+        assert_eq!(c.http.hsts, None);
+        assert_eq!(c.warnings.len(), 1);
+        let c = config(&["--cert", "a.crt", "--key", "a.key"], None).unwrap();
+        assert_eq!(
+            c.http.hsts,
+            Some(Hsts {
+                max_age: DEFAULT_HSTS_MAX_AGE,
+                include_subdomains: false,
+                preload: false
+            })
+        );
+        let c = config(&["--cert", "a.crt", "--key", "a.key", "--no-hsts"], None).unwrap();
+        assert_eq!(c.http.hsts, None);
+        let c = config(&["--hsts", "600", "--hsts-preload"], Some("5123")).unwrap();
+        assert_eq!(
+            c.http.hsts,
+            Some(Hsts {
+                max_age: 600,
+                include_subdomains: true,
+                preload: true
+            })
+        );
+        let c = config(&["--hsts"], Some("5123")).unwrap();
+        assert_eq!(c.http.hsts.unwrap().max_age, DEFAULT_HSTS_MAX_AGE);
+    }
+
+    #[test]
+    fn force_https_without_proxy_trust_warns() {
+        let c = config(&["--tls", "off", "--force-https"], None).unwrap();
+        assert!(c.warnings[0].contains("--behind-proxy"), "{:?}", c.warnings);
+        assert!(
+            config(&["--force-https"], Some("5123"))
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bad_limits_and_health_paths_are_errors() {
+        let err = config(&["--health-path", "healthz"], None).unwrap_err();
+        assert!(format!("{err:#}").contains("must be a path starting with /"));
+        let err = config(&["--keep-alive", "0"], None).unwrap_err();
+        assert_eq!(format!("{err:#}"), "--keep-alive must be at least 1 second");
+        let err = config(&["--max-connections", "0"], None).unwrap_err();
+        assert_eq!(format!("{err:#}"), "--max-connections must be at least 1");
+    }
+
+    #[test]
     fn tls_off_defaults_to_8080() {
         let c = config(&["--tls", "off"], None).unwrap();
         assert_eq!(c.addr, "127.0.0.1:8080".parse().unwrap());
@@ -527,15 +756,12 @@ mod tests {
             (c.addr.port(), c.port_source),
             (DEFAULT_TLS_PORT, Source::Default)
         );
-        assert_eq!(
-            c.shutdown_timeout,
-            Duration::from_secs(DEFAULT_SHUTDOWN_SECS)
-        );
+        assert_eq!(c.server.drain_timeout, DEFAULT_DRAIN_TIMEOUT);
 
         let c = with_file(&[], None, file).unwrap();
         assert_eq!(c.tls, TlsMode::Off);
         assert_eq!(c.addr.ip(), IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        assert_eq!(c.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(c.server.drain_timeout, Duration::from_secs(5));
         assert_eq!(c.sources["tls"], Source::File);
         let c = with_file(
             &[
@@ -552,7 +778,7 @@ mod tests {
         .unwrap();
         assert!(matches!(c.tls, TlsMode::Gen { .. }));
         assert_eq!(c.addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(c.shutdown_timeout, Duration::from_secs(9));
+        assert_eq!(c.server.drain_timeout, Duration::from_secs(9));
         assert_eq!(c.sources["tls"], Source::Flag);
         assert_eq!(c.sources["bind"], Source::Flag);
     }

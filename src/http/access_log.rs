@@ -1,9 +1,13 @@
-//! The access log: one line per request on stdout, with the client, method, path, status, body
-//! bytes, duration and protocol:
+//! The access log: one line per request on stdout, with the client (through trusted proxies),
+//! method, path, status, body bytes, duration, request id, protocol and, when carafe
+//! terminated TLS itself, the TLS version:
 //!
 //! ```text
-//! 2026-12-03T19:12:30.119251Z request client=127.0.0.1 method=GET path=/signup status=200 bytes=2930 duration_ms=0.358 protocol=HTTP/2.0
+//! 2026-12-03T19:12:30.119251Z request client=127.0.0.1 method=GET path=/signup status=200 bytes=2930 duration_ms=0.358 request_id=9f1c… protocol=HTTP/2.0 tls=TLSv1.3
 //! ```
+//!
+//! `--log-format json` writes one JSON object per line with the same fields (and `timestamp`).
+//! Written by [`super::front`] once the response head is ready.
 //!
 //! The line is formatted here, into a reused per-thread buffer with a per-second timestamp
 //! cache, and appended to a [`BatchWriter`]: no allocation, no syscall and no thread wake-up per
@@ -14,52 +18,60 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::Request;
-use axum::http::{Method, Version, header};
-use axum::middleware::Next;
+use axum::http::{Method, Uri, Version, header};
 use axum::response::Response;
 use http_body::Body as _;
 
+use super::proxy::RequestOrigin;
+use super::request_id::RequestId;
 use crate::batch_writer::BatchWriter;
-use crate::server::Transport;
+use crate::logging::LogFormat;
 
-static WRITER: OnceLock<BatchWriter> = OnceLock::new();
+static WRITER: OnceLock<(BatchWriter, LogFormat)> = OnceLock::new();
 
-/// Turns the access log on, writing to `writer` (first call wins).
-pub fn install(writer: BatchWriter) {
-    let _ = WRITER.set(writer);
+/// Turns the access log on, writing lines in `format` to `writer` (first call wins).
+pub fn install(writer: BatchWriter, format: LogFormat) {
+    let _ = WRITER.set((writer, format));
+}
+
+/// Whether [`log`] writes anything (callers can skip gathering an [`Entry`]).
+pub fn is_enabled() -> bool {
+    WRITER.get().is_some()
+}
+
+/// What one access-log line is made of.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    /// Client, scheme and host as seen through trusted proxies.
+    pub origin: &'a RequestOrigin,
+    /// The request method.
+    pub method: &'a Method,
+    /// The request target.
+    pub uri: &'a Uri,
+    /// The HTTP version.
+    pub version: Version,
+    /// `TLSv1.3` or `TLSv1.2` when carafe terminated TLS itself.
+    pub tls_version: Option<&'static str>,
+    /// The request id.
+    pub id: &'a RequestId,
+    /// The response (its head; the body may still be streaming).
+    pub response: &'a Response,
+    /// Time until the response head was ready.
+    pub elapsed: Duration,
 }
 
 thread_local! {
     /// The line being built, and the formatted second it starts with.
-    static LINE: RefCell<(String, u64, String)> = RefCell::new((String::with_capacity(256), u64::MAX, String::new()));
+    static LINE: RefCell<(String, u64, String)> = RefCell::new((String::with_capacity(320), u64::MAX, String::new()));
 }
 
-/// Middleware that logs each request once its response head is ready.
-pub async fn log_request(req: Request, next: Next) -> Response {
-    let Some(writer) = WRITER.get() else {
-        return next.run(req).await;
+/// Writes the access-log line for `entry`, if the access log is on.
+pub fn log(entry: &Entry<'_>) {
+    let Some((writer, format)) = WRITER.get() else {
+        return;
     };
-    let start = Instant::now();
-    let method = req.method().clone();
-    // A `Uri` clone shares its bytes.
-    let uri = req.uri().clone();
-    let version = req.version();
-    let client = req.extensions().get::<Transport>().map(|t| t.peer.ip());
-    let response = next.run(req).await;
-    let bytes = if method == Method::HEAD {
-        Some(0)
-    } else {
-        response.body().size_hint().exact().or_else(|| {
-            response
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-        })
-    };
-    let micros = start.elapsed().as_micros();
     LINE.with(|cell| {
         let (line, cached_sec, stamp) = &mut *cell.borrow_mut();
         line.clear();
@@ -70,8 +82,60 @@ pub async fn log_request(req: Request, next: Next) -> Response {
             *cached_sec = now.as_secs();
             *stamp = format_second(now.as_secs());
         }
-        let _ = write!(line, "{stamp}.{:06}Z request client=", now.subsec_micros());
-        match client {
+        let fields = Fields::of(entry);
+        match format {
+            LogFormat::Text => fields.text(line, stamp, now.subsec_micros()),
+            LogFormat::Json => fields.json(line, stamp, now.subsec_micros()),
+        }
+        writer.append(line.as_bytes());
+    });
+}
+
+/// The values of one line, ready to format.
+struct Fields<'a> {
+    client: Option<std::net::IpAddr>,
+    method: &'a Method,
+    target: &'a str,
+    status: u16,
+    bytes: Option<u64>,
+    micros: u128,
+    id: &'a RequestId,
+    protocol: &'static str,
+    tls: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    fn of(entry: &'a Entry<'a>) -> Self {
+        let response = entry.response;
+        let bytes = if entry.method == Method::HEAD {
+            Some(0)
+        } else {
+            response.body().size_hint().exact().or_else(|| {
+                response
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+            })
+        };
+        Self {
+            client: entry.origin.client,
+            method: entry.method,
+            target: entry
+                .uri
+                .path_and_query()
+                .map_or(entry.uri.path(), |pq| pq.as_str()),
+            status: response.status().as_u16(),
+            bytes,
+            micros: entry.elapsed.as_micros(),
+            id: entry.id,
+            protocol: protocol(entry.version),
+            tls: entry.tls_version.unwrap_or("-"),
+        }
+    }
+
+    fn text(&self, line: &mut String, stamp: &str, subsec_micros: u32) {
+        let _ = write!(line, "{stamp}.{subsec_micros:06}Z request client=");
+        match self.client {
             Some(ip) => {
                 let _ = write!(line, "{ip}");
             }
@@ -79,11 +143,10 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         }
         let _ = write!(
             line,
-            " method={method} path={} status={} bytes=",
-            uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()),
-            response.status().as_u16()
+            " method={} path={} status={} bytes=",
+            self.method, self.target, self.status
         );
-        match bytes {
+        match self.bytes {
             Some(n) => {
                 let _ = write!(line, "{n}");
             }
@@ -91,14 +154,67 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         }
         let _ = writeln!(
             line,
-            " duration_ms={}.{:03} protocol={}",
-            micros / 1000,
-            micros % 1000,
-            protocol(version)
+            " duration_ms={}.{:03} request_id={} protocol={} tls={}",
+            self.micros / 1000,
+            self.micros % 1000,
+            self.id,
+            self.protocol,
+            self.tls
         );
-        writer.append(line.as_bytes());
-    });
-    response
+    }
+
+    /// One JSON object; every value is a string but `status`, so collectors need no schema.
+    fn json(&self, line: &mut String, stamp: &str, subsec_micros: u32) {
+        let _ = write!(
+            line,
+            "{{\"timestamp\":\"{stamp}.{subsec_micros:06}Z\",\"message\":\"request\",\"client\":\""
+        );
+        match self.client {
+            Some(ip) => {
+                let _ = write!(line, "{ip}");
+            }
+            None => line.push('-'),
+        }
+        let _ = write!(line, "\",\"method\":");
+        json_string(line, self.method.as_str());
+        line.push_str(",\"path\":");
+        json_string(line, self.target);
+        let _ = write!(line, ",\"status\":{},\"bytes\":\"", self.status);
+        match self.bytes {
+            Some(n) => {
+                let _ = write!(line, "{n}");
+            }
+            None => line.push('-'),
+        }
+        let _ = write!(
+            line,
+            "\",\"duration_ms\":\"{}.{:03}\",\"request_id\":",
+            self.micros / 1000,
+            self.micros % 1000
+        );
+        json_string(line, self.id.as_str());
+        let _ = writeln!(
+            line,
+            ",\"protocol\":\"{}\",\"tls\":\"{}\"}}",
+            self.protocol, self.tls
+        );
+    }
+}
+
+/// Appends `value` as a JSON string literal (request targets may hold `"` and `\`).
+fn json_string(line: &mut String, value: &str) {
+    line.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => line.push_str("\\\""),
+            '\\' => line.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(line, "\\u{:04x}", c as u32);
+            }
+            c => line.push(c),
+        }
+    }
+    line.push('"');
 }
 
 fn protocol(version: Version) -> &'static str {
@@ -135,5 +251,14 @@ mod tests {
     fn formats_utc_seconds() {
         assert_eq!(format_second(0), "1970-01-01T00:00:00");
         assert_eq!(format_second(1_796_331_150), "2026-12-03T20:52:30");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut line = String::new();
+        json_string(&mut line, "/a\"b\\c\u{1}");
+        assert_eq!(line, r#""/a\"b\\c\u0001""#);
+        let parsed: String = serde_json::from_str(&line).unwrap();
+        assert_eq!(parsed, "/a\"b\\c\u{1}");
     }
 }

@@ -7,6 +7,8 @@ use axum::response::Response;
 use percent_encoding::percent_decode_str;
 
 use super::error::{error_page, html, method_not_allowed, site_failed, template_failed};
+use super::proxy::RequestOrigin;
+use super::request_id::RequestId;
 use crate::server::Transport;
 use crate::site::{RequestInfo, Resolution, Site};
 
@@ -89,13 +91,19 @@ pub fn request_info_from(
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         args.entry(k.into_owned()).or_insert_with(|| v.into_owned());
     }
-    let transport = extensions.get::<Transport>();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| uri.authority().map(|a| a.to_string()))
-        .unwrap_or_default();
+    // Behind [`super::front`] the request's origin has been resolved through trusted proxies;
+    // a router used without it sees the connection as is.
+    let origin = extensions
+        .get::<RequestOrigin>()
+        .cloned()
+        .unwrap_or_else(|| {
+            super::proxy::resolve(
+                headers,
+                uri,
+                extensions.get::<Transport>(),
+                super::proxy::TrustedProxies::default(),
+            )
+        });
     RequestInfo {
         method: method.to_string(),
         path: percent_decode_str(uri.path())
@@ -103,14 +111,12 @@ pub fn request_info_from(
             .into_owned(),
         query_string: query.to_string(),
         args,
-        scheme: if transport.is_some_and(|t| t.secure) {
-            "https".into()
-        } else {
-            "http".into()
-        },
-        host,
-        remote_addr: transport
-            .map(|t| t.peer.ip().to_string())
+        scheme: origin.scheme.as_str().into(),
+        host: origin.host.unwrap_or_default(),
+        remote_addr: origin.client.map(|ip| ip.to_string()).unwrap_or_default(),
+        id: extensions
+            .get::<RequestId>()
+            .map(|id| id.as_str().to_owned())
             .unwrap_or_default(),
     }
 }

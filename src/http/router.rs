@@ -1,5 +1,6 @@
 //! The router: every static directory (`/static`, then `--mount`s) at its prefix, every other
-//! path through the page table, a URI length limit, each response logged.
+//! path through the page table, a URI length limit. The request id, proxy headers, HTTPS
+//! enforcement and the access log are [`super::front`]'s, wrapped around this router.
 
 use std::sync::Arc;
 
@@ -86,7 +87,6 @@ pub fn with_layers(router: Router, site: &Site) -> Router {
             MAX_BODY_BYTES,
         ))
         .layer(axum::middleware::from_fn(check_request))
-        .layer(axum::middleware::from_fn(super::access_log::log_request))
 }
 
 /// Refuses what hyper lets through: request targets over [`MAX_URI_BYTES`] (414; hyper only

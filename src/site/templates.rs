@@ -37,12 +37,14 @@ pub struct RequestInfo {
     pub query_string: String,
     /// Query arguments (the first value of each name), like Flask's `request.args`.
     pub args: BTreeMap<String, String>,
-    /// `https` or `http`.
+    /// `https` or `http`, as the client used it (through trusted proxies).
     pub scheme: String,
-    /// The `Host` the client asked for.
+    /// The host the client asked for (`X-Forwarded-Host` from a trusted proxy, else `Host`).
     pub host: String,
-    /// The client's address.
+    /// The client's address (through trusted proxies).
     pub remote_addr: String,
+    /// The request id (`X-Request-Id`, kept or made).
+    pub id: String,
 }
 
 /// What templates get besides the request, and how they are loaded.

@@ -1,4 +1,5 @@
-//! The TLS handshake, run in the connection's own task under [`TLS_HANDSHAKE_TIMEOUT`] — never
+//! The TLS handshake, run in the connection's own task under a timeout ([`TLS_HANDSHAKE_TIMEOUT`]
+//! by default) — never
 //! in the accept loop, so a client that connects and stalls cannot hold up anyone else.
 //!
 //! A client that speaks plain HTTP to the TLS port (a typo'd `http://`) gets a short
@@ -13,7 +14,8 @@ use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-/// Longest time a client has to complete the TLS handshake (DESIGN §8).
+/// Default longest time a client has to complete the TLS handshake (DESIGN §8); a client
+/// that connects and stays silent is closed after it.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long to wait for the rest of a plain-HTTP request before answering it.
@@ -22,13 +24,14 @@ const PLAIN_HTTP_READ_TIMEOUT: Duration = Duration::from_millis(500);
 /// The first byte of every TLS record carrying a handshake.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
-/// Runs the handshake; `None` when the client stalls, fails, or is not speaking TLS.
+/// Runs the handshake within `limit`; `None` when the client stalls, fails, or is not speaking TLS.
 pub async fn handshake(
     acceptor: TlsAcceptor,
     tcp: TcpStream,
     peer: SocketAddr,
+    limit: Duration,
 ) -> Option<TlsStream<TcpStream>> {
-    let result = timeout(TLS_HANDSHAKE_TIMEOUT, async {
+    let result = timeout(limit, async {
         let mut first = [0u8; 1];
         let n = tcp.peek(&mut first).await?;
         if n == 1 && first[0] != TLS_HANDSHAKE_RECORD && first[0].is_ascii_uppercase() {
@@ -49,7 +52,7 @@ pub async fn handshake(
             None
         }
         Err(_) => {
-            tracing::debug!(%peer, timeout = ?TLS_HANDSHAKE_TIMEOUT, "TLS handshake timed out");
+            tracing::debug!(%peer, timeout = ?limit, "TLS handshake timed out");
             None
         }
     }

@@ -63,20 +63,39 @@ impl Carafe {
 
     /// Like [`Carafe::start`], with extra environment variables.
     pub fn start_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Carafe {
+        let mut all = vec!["--port", "0"];
+        all.extend_from_slice(args);
+        Self::start_exact(root, &all, env)
+    }
+
+    /// Runs `carafe serve --root ROOT ARGS...` with exactly these arguments (no `--port 0`)
+    /// and environment additions, and waits for `listening on`.
+    pub fn start_exact(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Carafe {
         let mut cmd = Command::new(bin());
-        cmd.arg("serve")
-            .arg("--root")
-            .arg(root)
-            .args(["--port", "0"])
-            .args(args)
-            .env_remove("PORT")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.arg("serve").arg("--root").arg(root).args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Self::start_command(&mut cmd)
+    }
+
+    /// Runs `cmd` (which ends up running `carafe serve`, perhaps through a wrapper such as
+    /// `unshare`) and waits for `listening on`. `$PORT` is removed unless `cmd` sets it.
+    pub fn start_command(cmd: &mut Command) -> Carafe {
+        Self::try_start_command(cmd).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    /// Like [`Carafe::start_command`], but an exit before listening is an `Err` with stderr.
+    pub fn try_start_command(cmd: &mut Command) -> Result<Carafe, String> {
+        if !cmd.get_envs().any(|(k, _)| k == "PORT") {
+            cmd.env_remove("PORT");
+        }
+        if !cmd.get_envs().any(|(k, _)| k == "RUST_LOG") {
+            cmd.env("RUST_LOG", "info");
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn carafe");
         let stdout = collect(child.stdout.take().expect("stdout"));
         let stderr = collect(child.stderr.take().expect("stderr"));
@@ -89,19 +108,21 @@ impl Carafe {
                 .find_map(|l| l.strip_prefix("carafe: listening on ").map(str::to_owned));
             if let Some(url) = url {
                 let (scheme, addr) = url.split_once("://").expect("url");
-                return Carafe {
+                return Ok(Carafe {
                     child,
                     addr: addr.parse().expect("addr"),
                     scheme: scheme.to_string(),
                     stdout,
                     stderr,
-                };
+                });
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!(
+                // Let the reader threads catch the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return Err(format!(
                     "carafe exited with {status} before listening; stderr: {:?}",
                     stderr.lock().expect("lock")
-                );
+                ));
             }
             assert!(Instant::now() < deadline, "carafe did not start in time");
             std::thread::sleep(Duration::from_millis(20));
@@ -277,4 +298,96 @@ pub fn have(program: &str) -> bool {
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// A parsed HTTP/1.1 response read from a raw socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body (by Content-Length).
+    pub body: String,
+}
+
+impl RawResponse {
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one HTTP/1.1 response (head, then a Content-Length body) from `stream`; `None` when
+/// the connection closes first.
+pub async fn read_response<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<RawResponse> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(RawResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Sends a plain-HTTP GET for `path` with `headers` (a `Host` among them, or `localhost`) on a
+/// new connection to `addr` and reads the response.
+pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> RawResponse {
+    use tokio::io::AsyncWriteExt;
+    let mut request = format!("GET {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        request.push_str("Host: localhost\r\n");
+    }
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    let local = SocketAddr::from(([127, 0, 0, 1], addr.port()));
+    let fut = async {
+        let mut tcp = tokio::net::TcpStream::connect(local)
+            .await
+            .expect("connect");
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        read_response(&mut tcp).await.expect("a response")
+    };
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .expect("response in time")
+}
+
+/// Polls `check` every 20 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
 }

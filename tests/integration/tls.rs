@@ -288,3 +288,96 @@ async fn connections_that_never_send_a_request_are_closed() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+/// A self-signed certificate and key for `name`, written into `dir`.
+fn supplied_cert(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec![name.into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .pem();
+    let cert_path = dir.join(format!("{name}.crt"));
+    let key_path = dir.join(format!("{name}.key"));
+    std::fs::write(&cert_path, &cert).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path, cert.into_bytes())
+}
+
+async fn hsts_of(pem: &[u8], server: &Carafe, host: &str) -> Option<String> {
+    let cert = reqwest::Certificate::from_pem(pem).unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([cert])
+        .resolve(host, server.addr)
+        .build()
+        .unwrap();
+    let url = format!("https://{host}:{}/", server.addr.port());
+    let resp = client.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.headers()
+        .get("strict-transport-security")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn no_hsts_for_the_gen_certificate_or_local_names() {
+    let site = site_copy();
+    let server = Carafe::start(site.path(), &["--tls", "gen"]);
+    let pem = std::fs::read(site.path().join("certs/carafe-dev.crt")).unwrap();
+    assert_eq!(hsts_of(&pem, &server, "localhost").await, None);
+    let by_ip = crate::harness::client(&pem, server.addr, false)
+        .get(format!("https://127.0.0.1:{}/", server.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert!(by_ip.headers().get("strict-transport-security").is_none());
+    drop(server);
+
+    let keys = tempfile::tempdir().unwrap();
+    let (cert, key, pem) = supplied_cert(keys.path(), "dev.localhost");
+    let server = Carafe::start(
+        site.path(),
+        &[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(hsts_of(&pem, &server, "dev.localhost").await, None);
+}
+
+#[tokio::test]
+async fn hsts_for_a_supplied_certificate_on_a_public_name_without_preload() {
+    let site = site_copy();
+    let keys = tempfile::tempdir().unwrap();
+    let (cert, key, pem) = supplied_cert(keys.path(), "app.example");
+    let server = Carafe::start(
+        site.path(),
+        &[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        hsts_of(&pem, &server, "app.example").await.as_deref(),
+        Some("max-age=31536000")
+    );
+    drop(server);
+    let server = Carafe::start(
+        site.path(),
+        &[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--no-hsts",
+        ],
+    );
+    assert_eq!(hsts_of(&pem, &server, "app.example").await, None);
+}

@@ -1,0 +1,290 @@
+//! Per-connection timers that replace hyper's HTTP/1 header-read timer.
+//!
+//! hyper starts its `header_read_timeout` as soon as it waits for the next request head — also
+//! on an idle keep-alive connection — so its 30 s default (or our 10 s slowloris bound) would
+//! close idle connections long before a router's 90 s pool expects. carafe turns hyper's timer
+//! off and keeps its own, fed by the connection's reads and by requests starting and finishing:
+//!
+//! - no request in flight and nothing received since the last one: idle, closed after the
+//!   keep-alive timeout;
+//! - bytes of a new request head arriving (or a fresh connection): closed unless a whole head
+//!   arrives within the header-read timeout (slowloris);
+//! - a request in flight (until its response body is sent or dropped): no timer; handlers are
+//!   bounded by the request timeout.
+//!
+//! HTTP/2 connections carry frames besides requests (SETTINGS, PING), so after their first
+//! request only the idle rule applies to them.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Instant;
+
+/// The two limits, per connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Longest a request head may take to arrive, counted from its first byte (or from accept).
+    pub header_read: Duration,
+    /// Longest a connection may sit idle between requests.
+    pub keep_alive: Duration,
+}
+
+/// What the connection is doing, shared by its I/O, its requests and its timer.
+#[derive(Debug)]
+pub struct Activity {
+    timeouts: Timeouts,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    in_flight: usize,
+    reading_head: bool,
+    http2: bool,
+    since: Instant,
+}
+
+impl Activity {
+    /// A freshly accepted connection: its first request head is due within the header timeout.
+    pub fn new(timeouts: Timeouts) -> Arc<Self> {
+        Arc::new(Self {
+            timeouts,
+            state: Mutex::new(State {
+                in_flight: 0,
+                reading_head: true,
+                http2: false,
+                since: Instant::now(),
+            }),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is a few plain fields; a panic elsewhere cannot leave it inconsistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn on_bytes(&self) {
+        let mut state = self.state();
+        if state.in_flight == 0 && !state.reading_head && !state.http2 {
+            state.reading_head = true;
+            state.since = Instant::now();
+        }
+    }
+
+    /// Marks a request head as received; the returned guard marks its end when dropped.
+    pub fn begin_request(self: &Arc<Self>, http2: bool) -> RequestGuard {
+        let mut state = self.state();
+        state.in_flight += 1;
+        state.reading_head = false;
+        state.http2 |= http2;
+        RequestGuard {
+            activity: Arc::clone(self),
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        let state = self.state();
+        if state.in_flight > 0 {
+            None
+        } else if state.reading_head {
+            Some(state.since + self.timeouts.header_read)
+        } else {
+            Some(state.since + self.timeouts.keep_alive)
+        }
+    }
+
+    /// Completes when the connection has been idle, or slow to send a head, for too long.
+    pub async fn expired(&self) {
+        // While a request is in flight there is no deadline; look again after this long.
+        let recheck = self.timeouts.header_read.min(self.timeouts.keep_alive);
+        loop {
+            match self.deadline() {
+                Some(deadline) if deadline <= Instant::now() => return,
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => tokio::time::sleep(recheck).await,
+            }
+        }
+    }
+}
+
+/// Held while a request is in flight: from its head until its response body is done.
+#[derive(Debug)]
+pub struct RequestGuard {
+    activity: Arc<Activity>,
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let mut state = self.activity.state();
+        state.in_flight = state.in_flight.saturating_sub(1);
+        if state.in_flight == 0 {
+            state.reading_head = false;
+            state.since = Instant::now();
+        }
+    }
+}
+
+/// A response body that holds its request's [`RequestGuard`] until it is finished or dropped.
+#[derive(Debug)]
+pub struct GuardedBody<B> {
+    inner: B,
+    _guard: RequestGuard,
+}
+
+impl<B> GuardedBody<B> {
+    /// Wraps `inner`.
+    pub fn new(inner: B, guard: RequestGuard) -> Self {
+        Self {
+            inner,
+            _guard: guard,
+        }
+    }
+}
+
+impl<B> Body for GuardedBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A connection's stream that reports received bytes to its [`Activity`].
+#[derive(Debug)]
+pub struct Tracked<S> {
+    io: S,
+    activity: Arc<Activity>,
+}
+
+impl<S> Tracked<S> {
+    /// Wraps `io`.
+    pub fn new(io: S, activity: Arc<Activity>) -> Self {
+        Self { io, activity }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.io).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.on_bytes();
+        }
+        result
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Timeouts = Timeouts {
+        header_read: Duration::from_secs(10),
+        keep_alive: Duration::from_secs(100),
+    };
+
+    #[tokio::test(start_paused = true)]
+    async fn fresh_connection_must_send_a_head_in_time() {
+        let a = Activity::new(T);
+        let start = Instant::now();
+        a.expired().await;
+        assert_eq!(start.elapsed(), T.header_read);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_after_a_request_lasts_the_keep_alive_not_the_header_timeout() {
+        let a = Activity::new(T);
+        drop(a.begin_request(false));
+        let start = Instant::now();
+        a.expired().await;
+        assert_eq!(start.elapsed(), T.keep_alive);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn partial_head_after_idle_gets_the_header_timeout() {
+        let a = Activity::new(T);
+        drop(a.begin_request(false));
+        tokio::time::advance(Duration::from_secs(50)).await;
+        a.on_bytes();
+        let start = Instant::now();
+        a.expired().await;
+        assert_eq!(start.elapsed(), T.header_read);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_flight_requests_never_expire() {
+        let a = Activity::new(T);
+        let guard = a.begin_request(false);
+        let timer = tokio::time::timeout(Duration::from_secs(1000), a.expired()).await;
+        assert!(timer.is_err());
+        drop(guard);
+        let start = Instant::now();
+        a.expired().await;
+        assert_eq!(start.elapsed(), T.keep_alive);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn http2_frames_do_not_start_the_header_timer() {
+        let a = Activity::new(T);
+        drop(a.begin_request(true));
+        a.on_bytes();
+        let start = Instant::now();
+        a.expired().await;
+        assert_eq!(start.elapsed(), T.keep_alive);
+    }
+}
