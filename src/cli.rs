@@ -208,7 +208,7 @@ pub struct ServeArgs {
     pub health_path: Option<String>,
 
     /// Write health checks to the access log too.
-    #[arg(long, requires = "health_path", env = "CARAFE_LOG_HEALTH")]
+    #[arg(long, env = "CARAFE_LOG_HEALTH")]
     pub log_health: bool,
 
     /// Seconds an idle keep-alive connection is kept open [default: 100 behind a router, else 75].

@@ -297,7 +297,12 @@ fn announce(
     if config.router_mode {
         let _ = writeln!(
             out,
-            "carafe: behind a router: plain HTTP, trusting X-Forwarded-* from {} proxy hop(s), keep-alive {}s",
+            "carafe: behind a router: {}, trusting X-Forwarded-* from {} proxy hop(s), keep-alive {}s",
+            if cert.is_some() {
+                "HTTPS"
+            } else {
+                "plain HTTP"
+            },
             config.http.trust.0,
             config.server.keep_alive.as_secs()
         );

@@ -44,6 +44,7 @@ const SCHEMA: &[(&str, Option<&[&str]>)] = &[
             "trust_proxy",
             "force_https",
             "health_path",
+            "log_health",
             "keep_alive",
             "header_timeout",
             "tls_handshake_timeout",
@@ -178,6 +179,8 @@ pub struct ServerSection {
     pub force_https: Option<bool>,
     /// Health-check path (`/healthz`).
     pub health_path: Option<String>,
+    /// Write health checks to the access log too.
+    pub log_health: Option<bool>,
     /// Seconds an idle keep-alive connection is kept.
     pub keep_alive: Option<u64>,
     /// Seconds a request head may take to arrive.

@@ -279,22 +279,28 @@ impl ServeConfig {
                 }
             })
             .transpose()?;
-        let secs = |flag: Option<u64>, file: Option<u64>, name: &str, default: Duration| match flag
-            .or(file)
-        {
-            Some(secs) => positive_secs(secs, name),
-            None => Ok(default),
-        };
+        let log_health = args.log_health || f.server.log_health.unwrap_or(false);
+        if log_health && health_path.is_none() {
+            bail!("--log-health needs a health path: add --health-path /healthz");
+        }
+        // A duration in whole seconds, above zero; the error names where the bad value is.
+        let secs =
+            |flag: Option<u64>, file: Option<u64>, key: &str, default: Duration| match (flag, file)
+            {
+                (Some(secs), _) => positive_secs(secs, &format!("--{}", key.replace('_', "-"))),
+                (None, Some(secs)) => positive_secs(secs, &format!("carafe.toml [server] {key}")),
+                (None, None) => Ok(default),
+            };
         let http = HttpOptions {
             trust,
             force_https,
             hsts,
             health_path,
-            log_health: args.log_health,
+            log_health,
             request_timeout: secs(
                 args.request_timeout,
                 f.server.request_timeout,
-                "--request-timeout",
+                "request_timeout",
                 DEFAULT_REQUEST_TIMEOUT,
             )?,
         };
@@ -306,19 +312,19 @@ impl ServeConfig {
             tls_handshake_timeout: secs(
                 args.tls_handshake_timeout,
                 f.server.tls_handshake_timeout,
-                "--tls-handshake-timeout",
+                "tls_handshake_timeout",
                 TLS_HANDSHAKE_TIMEOUT,
             )?,
             header_read_timeout: secs(
                 args.header_timeout,
                 f.server.header_timeout,
-                "--header-timeout",
+                "header_timeout",
                 HEADER_READ_TIMEOUT,
             )?,
             keep_alive: secs(
                 args.keep_alive,
                 f.server.keep_alive,
-                "--keep-alive",
+                "keep_alive",
                 if router_mode {
                     ROUTER_KEEP_ALIVE
                 } else {
@@ -326,7 +332,9 @@ impl ServeConfig {
                 },
             )?,
             max_connections: match args.max_connections.or(f.server.max_connections) {
-                Some(0) => bail!("--max-connections must be at least 1"),
+                Some(0) => {
+                    bail!("--max-connections (or [server] max_connections) must be at least 1")
+                }
                 Some(n) => n,
                 None => DEFAULT_MAX_CONNECTIONS,
             },
@@ -459,7 +467,7 @@ impl ServeConfig {
             http,
             server,
             workers: match args.workers.or(f.server.workers) {
-                Some(0) => bail!("--workers must be at least 1"),
+                Some(0) => bail!("--workers (or [server] workers) must be at least 1"),
                 n => n,
             },
             warnings,
@@ -711,7 +719,45 @@ mod tests {
         let err = config(&["--keep-alive", "0"], None).unwrap_err();
         assert_eq!(format!("{err:#}"), "--keep-alive must be at least 1 second");
         let err = config(&["--max-connections", "0"], None).unwrap_err();
-        assert_eq!(format!("{err:#}"), "--max-connections must be at least 1");
+        assert_eq!(
+            format!("{err:#}"),
+            "--max-connections (or [server] max_connections) must be at least 1"
+        );
+        let err = config(&["--log-health"], None).unwrap_err();
+        assert!(format!("{err:#}").contains("add --health-path"), "{err:#}");
+    }
+
+    #[test]
+    fn limits_and_proxy_settings_come_from_the_file_below_flags() {
+        let file = "[server]\nheader_timeout = 3\nkeep_alive = 40\nbehind_proxy = true\n\
+                    health_path = \"/up\"\nlog_health = true\nworkers = 1\n[tls]\nhsts = 600\n";
+        let f = |argv: &[&str]| with_file(argv, None, file);
+        let c = f(&[]).unwrap();
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.server.keep_alive, Duration::from_secs(40));
+        assert!(c.router_mode);
+        assert_eq!(c.tls, TlsMode::Off);
+        assert_eq!(c.http.trust, TrustedProxies(1));
+        assert_eq!(c.http.health_path.as_deref(), Some("/up"));
+        assert!(c.http.log_health);
+        assert_eq!(c.workers, Some(1));
+        // Behind a router, HSTS goes on responses the router marks as https.
+        assert_eq!(c.http.hsts.as_ref().map(|h| h.max_age), Some(600));
+        let c = f(&["--tls", "gen"]).unwrap();
+        assert_eq!(
+            c.http.hsts, None,
+            "never HSTS with the self-signed gen certificate"
+        );
+        let c = f(&["--keep-alive", "9", "--header-timeout", "2"]).unwrap();
+        assert_eq!(c.server.keep_alive, Duration::from_secs(9));
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(2));
+        let err = with_file(&[], None, "[server]\nheader_timeout = 0\n").unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "carafe.toml [server] header_timeout must be at least 1 second"
+        );
+        let c = with_file(&["--dev", "--cert", "a.crt", "--key", "a.key"], None, file).unwrap();
+        assert_eq!(c.http.hsts, None, "never HSTS in development mode");
     }
 
     #[test]

@@ -21,8 +21,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Longest request target (path + query) accepted; longer gets 414 (DESIGN §8).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
-/// The axum router serving `site`, with every layer ([`site_router`] then [`with_layers`]).
-/// This is what `carafe serve` serves.
+/// The axum router serving `site`, with the site's layers ([`site_router`] then
+/// [`with_layers`]). `carafe serve` wraps it in [`super::layers`] (request id, proxy headers,
+/// HTTPS enforcement, access log); pass it through that too when serving it yourself.
 pub fn router(site: Site) -> Router {
     with_layers(site_router(site.clone()), &site)
 }
@@ -60,7 +61,7 @@ pub fn site_router(site: Site) -> Router {
 
 /// Wraps `router` with what applies to every response, the library user's included: the
 /// [`Site`] extension ([`super::Render`] reads it), development mode's live reload, `[headers]`,
-/// the body and URI limits, and the access log.
+/// the body and URI limits. The access log and request ids are [`super::layers`]'s.
 pub fn with_layers(router: Router, site: &Site) -> Router {
     let watch = site.change_watch().cloned();
     let headers = site.headers().to_vec();

@@ -6,6 +6,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -19,6 +20,10 @@ use tower::ServiceExt as _;
 
 use super::Transport;
 use super::keep_alive::{Activity, GuardedBody, Timeouts, Tracked};
+
+/// How long a connection whose timer expired may take to close after being asked to (to send
+/// an HTTP/2 GOAWAY); then it is dropped.
+const EXPIRED_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Which protocol to speak, when it is already known (TLS ALPN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +74,9 @@ pub async fn serve_connection<S>(
     if closing {
         connection.as_mut().graceful_shutdown();
     }
+    // Set once a timer expired: the connection was asked to close and is dropped at this
+    // instant if it has not (a half-sent head keeps hyper's HTTP/1 reader waiting).
+    let mut cut_off: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             result = connection.as_mut() => {
@@ -83,11 +91,23 @@ pub async fn serve_connection<S>(
                     connection.as_mut().graceful_shutdown();
                 }
             }
-            // Expiry only happens with no request in flight, so nothing is cut short.
-            () = activity.expired() => {
+            // Expiry only happens with no request in flight, so nothing is cut short; HTTP/2
+            // clients get a GOAWAY, so they know no stream was lost.
+            () = activity.expired(), if cut_off.is_none() => {
                 tracing::debug!(peer = %transport.peer, "closing an idle or slow connection");
-                return;
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+                cut_off = Some(tokio::time::Instant::now() + EXPIRED_CLOSE_GRACE);
             }
+            () = sleep_until(cut_off) => return,
         }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }

@@ -24,6 +24,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The two limits, per connection.
@@ -40,6 +41,9 @@ pub struct Timeouts {
 pub struct Activity {
     timeouts: Timeouts,
     state: Mutex<State>,
+    /// Wakes [`Activity::expired`] when the deadline moves (a head starts arriving, a
+    /// request begins or ends), so an earlier deadline is never slept past.
+    changed: Notify,
 }
 
 #[derive(Debug)]
@@ -61,6 +65,7 @@ impl Activity {
                 http2: false,
                 since: Instant::now(),
             }),
+            changed: Notify::new(),
         })
     }
 
@@ -74,6 +79,8 @@ impl Activity {
         if state.in_flight == 0 && !state.reading_head && !state.http2 {
             state.reading_head = true;
             state.since = Instant::now();
+            drop(state);
+            self.changed.notify_one();
         }
     }
 
@@ -83,6 +90,8 @@ impl Activity {
         state.in_flight += 1;
         state.reading_head = false;
         state.http2 |= http2;
+        drop(state);
+        self.changed.notify_one();
         RequestGuard {
             activity: Arc::clone(self),
         }
@@ -101,13 +110,19 @@ impl Activity {
 
     /// Completes when the connection has been idle, or slow to send a head, for too long.
     pub async fn expired(&self) {
-        // While a request is in flight there is no deadline; look again after this long.
-        let recheck = self.timeouts.header_read.min(self.timeouts.keep_alive);
         loop {
+            // Registered before the deadline is read, so a change in between is not missed.
+            let changed = self.changed.notified();
             match self.deadline() {
                 Some(deadline) if deadline <= Instant::now() => return,
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => tokio::time::sleep(recheck).await,
+                Some(deadline) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(deadline) => {}
+                        () = changed => {}
+                    }
+                }
+                // A request is in flight: no deadline until it ends.
+                None => changed.await,
             }
         }
     }
@@ -126,6 +141,8 @@ impl Drop for RequestGuard {
         if state.in_flight == 0 {
             state.reading_head = false;
             state.since = Instant::now();
+            drop(state);
+            self.activity.changed.notify_one();
         }
     }
 }
@@ -264,6 +281,24 @@ mod tests {
         let start = Instant::now();
         a.expired().await;
         assert_eq!(start.elapsed(), T.header_read);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_starting_while_the_timer_sleeps_moves_the_deadline_earlier() {
+        let a = Activity::new(T);
+        drop(a.begin_request(false));
+        let start = Instant::now();
+        let timer = a.expired();
+        tokio::pin!(timer);
+        // The timer is asleep until the keep-alive deadline when the first bytes arrive.
+        assert!(
+            tokio::time::timeout(Duration::from_secs(20), &mut timer)
+                .await
+                .is_err()
+        );
+        a.on_bytes();
+        timer.await;
+        assert_eq!(start.elapsed(), Duration::from_secs(20) + T.header_read);
     }
 
     #[tokio::test(start_paused = true)]

@@ -223,7 +223,8 @@ async fn accept(
 }
 
 /// [`serve`] over plain HTTP with the default options and the default front door
-/// ([`crate::http::layers`]: request id, access log): the one-liner for library users.
+/// ([`crate::http::layers`]: request id, access log): the one-liner for library users. Pass
+/// an app not yet wrapped in [`crate::http::layers`], or each request is logged twice.
 pub async fn serve_plain(
     listener: TcpListener,
     app: Router,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Why this many workers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum WorkerSource {
-    /// `--workers N`.
+    /// `--workers N` (or `[server] workers`).
     Flag,
     /// The CPU quota of the cgroup, in CPUs.
     CpuQuota {
@@ -39,7 +39,7 @@ impl std::fmt::Display for Workers {
         let plural = if self.count == 1 { "" } else { "s" };
         write!(f, "{} worker thread{plural} (", self.count)?;
         match self.source {
-            WorkerSource::Flag => f.write_str("from --workers)"),
+            WorkerSource::Flag => f.write_str("set with --workers or [server] workers)"),
             WorkerSource::CpuQuota {
                 cpus,
                 cgroup_version,

@@ -155,6 +155,8 @@ fn never_overwrites_a_certificate_it_did_not_make() {
     );
 }
 
+/// Case A10: plain HTTP on the TLS port (as `nc` sends it, and as `curl http://` does) gets a
+/// short 400 saying the port speaks HTTPS, and HTTPS works straight afterwards.
 #[tokio::test]
 async fn plain_http_on_the_tls_port_gets_a_400_and_tls_still_works() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -171,6 +173,16 @@ async fn plain_http_on_the_tls_port_gets_a_400_and_tls_still_works() {
         .unwrap();
     assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
     assert!(out.contains("speaks HTTPS"), "{out}");
+    if have("curl") {
+        let url = format!("http://localhost:{}/", server.addr.port());
+        let out = Command::new("curl")
+            .args(["-s", "-m", "5", "-w", "\n%{http_code}", &url])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.ends_with("\n400"), "{text}");
+        assert!(text.contains("This port speaks HTTPS"), "{text}");
+    }
     let resp = dev_client(site.path(), &server, false)
         .get(server.url("/"))
         .send()
@@ -202,6 +214,58 @@ async fn a_stalled_handshake_does_not_block_other_clients() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
     }
+}
+
+/// Case A09: ALPN is honest. With h2 offered, curl negotiates h2 and gets a 200 over HTTP/2;
+/// with only http/1.1 offered it gets HTTP/1.1; the server's HTTP/2 SETTINGS advertise a
+/// finite MAX_CONCURRENT_STREAMS (read with nghttp, from Debian's nghttp2-client).
+#[test]
+fn alpn_selects_what_is_served_and_h2_limits_its_streams() {
+    if !have("curl") {
+        eprintln!("skipping: curl is not installed");
+        return;
+    }
+    let site = site_copy();
+    let server = Carafe::start(site.path(), &[]);
+    let ca = site.path().join("certs/carafe-dev.crt");
+    let url = format!("https://localhost:{}/", server.addr.port());
+    let curl = |version: &str| {
+        let out = Command::new("curl")
+            .args(["-sv", version, "-o", "/dev/null", "--cacert"])
+            .arg(&ca)
+            .arg(&url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        stderr_of(&out)
+    };
+    let h2 = curl("--http2");
+    assert!(h2.contains("ALPN: server accepted h2"), "{h2}");
+    assert!(h2.contains("< HTTP/2 200"), "{h2}");
+    let h1 = curl("--http1.1");
+    assert!(h1.contains("ALPN: server accepted http/1.1"), "{h1}");
+    assert!(h1.contains("< HTTP/1.1 200 OK"), "{h1}");
+
+    if !have("nghttp") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs nghttp2-client; nghttp is missing"
+        );
+        eprintln!("skipping the SETTINGS check: nghttp is not installed");
+        return;
+    }
+    let out = Command::new("nghttp").args(["-nv", &url]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let received = text
+        .split("recv SETTINGS frame")
+        .nth(1)
+        .expect("the server sent SETTINGS");
+    let settings = received.split("send ").next().unwrap_or(received);
+    assert!(
+        settings.contains("[SETTINGS_MAX_CONCURRENT_STREAMS(0x03):128]"),
+        "{settings}"
+    );
+    assert!(text.contains(":status: 200"), "{text}");
 }
 
 #[test]

@@ -20,7 +20,7 @@ fn workers_flag_overrides_and_is_printed() {
     let server = Carafe::start(site.path(), &["--workers", "3"]);
     assert_eq!(
         workers_line(&server),
-        "carafe: 3 worker threads (from --workers)"
+        "carafe: 3 worker threads (set with --workers or [server] workers)"
     );
 }
 
