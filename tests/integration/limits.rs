@@ -64,6 +64,35 @@ async fn idle_keep_alive_outlives_the_header_timeout_then_closes() {
 }
 
 #[tokio::test]
+async fn a_head_begun_on_an_idle_connection_gets_the_header_timeout() {
+    let site = site_copy();
+    let server = Carafe::start(
+        site.path(),
+        &[
+            "--tls",
+            "off",
+            "--header-timeout",
+            "1",
+            "--keep-alive",
+            "30",
+        ],
+    );
+    let mut tcp = TcpStream::connect(local(&server)).await.unwrap();
+    assert_eq!(request_on(&mut tcp).await, Some(200));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Half a head after the idle pause, then nothing: cut off after the 1 s header timeout
+    // (plus the 1 s close grace), not after the 30 s keep-alive.
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: loc").await.unwrap();
+    let start = Instant::now();
+    assert!(closed_within(&mut tcp, Duration::from_secs(10)).await);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "closed after {waited:?}"
+    );
+}
+
+#[tokio::test]
 async fn router_mode_keeps_an_idle_connection_for_35_seconds() {
     let site = site_copy();
     let server = Carafe::start_exact(site.path(), &[], &[("PORT", "0")]);
