@@ -132,13 +132,19 @@ pub struct ServeArgs {
     #[arg(long, value_enum, value_name = "MODE", env = "CARAFE_TLS", conflicts_with_all = ["cert", "key"])]
     pub tls: Option<TlsArg>,
 
-    /// Certificate chain (PEM) to serve; requires --key.
+    /// Certificate chain (PEM) to serve; requires --key. Repeatable: each --cert pairs with the
+    /// --key in the same position, the client's SNI name picks one, the first is the default.
     #[arg(long, value_name = "FILE", requires = "key", env = "CARAFE_CERT")]
-    pub cert: Option<PathBuf>,
+    pub cert: Vec<PathBuf>,
 
-    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert.
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert (repeatable, in --cert's order).
     #[arg(long, value_name = "FILE", requires = "cert", env = "CARAFE_KEY")]
-    pub key: Option<PathBuf>,
+    pub key: Vec<PathBuf>,
+
+    /// Also listen for plain HTTP on this port (same address) and redirect (308) every
+    /// request to the HTTPS URL.
+    #[arg(long, value_name = "PORT", env = "CARAFE_REDIRECT_HTTP")]
+    pub redirect_http: Option<u16>,
 
     /// Extra host name or IP address for the `--tls gen` certificate (repeatable).
     #[arg(long = "host", value_name = "NAME")]

@@ -1,7 +1,7 @@
 //! `carafe serve`: load the site, set up TLS, bind, print where it is, serve until a signal.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -12,7 +12,8 @@ use crate::certs::{CertInfo, Host, dev_hosts};
 use crate::cli::ServeArgs;
 use crate::config::{PortSource, ServeConfig, TlsMode};
 use crate::site::Site;
-use crate::tls::{load_certified_key, server_config};
+use crate::tls::resolver::{Certificates, load_leaf};
+use crate::tls::{load_certified_key, server_config_with};
 
 /// Directory under the site root that holds the development certificate.
 pub const CERTS_DIR: &str = "certs";
@@ -57,7 +58,17 @@ pub struct Prepared {
     pub config: ServeConfig,
     /// The loaded site.
     pub site: Site,
-    tls: Option<(Arc<rustls::ServerConfig>, CertSummary)>,
+    tls: Option<PreparedTls>,
+}
+
+/// The TLS side of [`Prepared`].
+#[derive(Debug)]
+struct PreparedTls {
+    config: Arc<rustls::ServerConfig>,
+    /// The served certificates, reloaded on SIGHUP and on change.
+    certs: Arc<Certificates>,
+    /// `created`, `reused`, `renewed` (gen) or `supplied`.
+    status: &'static str,
 }
 
 /// Builds the configuration (flags, `CARAFE_*`, `$PORT`, carafe.toml), loads the site and
@@ -122,12 +133,52 @@ async fn serve_listener(
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    announce(&config, &site, local, tls.as_ref().map(|t| &t.1), &start);
+    // The redirect listener is bound before anything is announced, so a port in use fails
+    // the start like the main port does.
+    let redirect = match (config.redirect_http, &tls) {
+        (Some(port), Some(_)) => {
+            let addr = std::net::SocketAddr::new(local.ip(), port);
+            Some(crate::server::bind(addr).await?)
+        }
+        _ => None,
+    };
+    let redirect_addr = redirect.as_ref().and_then(|l| l.local_addr().ok());
+    announce(&config, &site, local, tls.as_ref(), redirect_addr, &start);
+    let _reload = tls
+        .as_ref()
+        .map(|t| crate::tls::reload::spawn(t.certs.clone()));
     crate::server::systemd::notify_ready();
+
+    // One shutdown signal stops both listeners: the main one passes it on to the redirect one.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let trigger = stop.clone();
+    let shutdown = async move {
+        shutdown.await;
+        trigger.cancel();
+    };
+    let redirects = redirect.map(|listener| {
+        let app = crate::http::layers(
+            crate::http::redirect::router(local.port()),
+            crate::http::HttpOptions::default(),
+        );
+        let (stop, options) = (stop.clone(), config.server);
+        tokio::spawn(async move {
+            crate::server::serve(listener, None, app, stop.cancelled_owned(), options).await
+        })
+    });
     let app = crate::http::layers(app, config.http.clone());
-    crate::server::serve(listener, tls.map(|t| t.0), app, shutdown, config.server)
-        .await
-        .context("server failed")?;
+    crate::server::serve(
+        listener,
+        tls.map(|t| t.config),
+        app,
+        shutdown,
+        config.server,
+    )
+    .await
+    .context("server failed")?;
+    if let Some(task) = redirects {
+        let _ = task.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -151,9 +202,17 @@ fn check(args: &ServeArgs) -> anyhow::Result<()> {
     );
     let certs = match &config.tls {
         TlsMode::Off => "none (plain HTTP)".to_string(),
-        TlsMode::Files { cert, key } => {
-            load_certified_key(cert, key)?;
-            format!("{} and {} load and match", cert.display(), key.display())
+        TlsMode::Files(pairs) => {
+            let mut loaded = Vec::new();
+            for pair in pairs {
+                load_certified_key(&pair.cert, &pair.key)?;
+                loaded.push(format!(
+                    "{} and {} load and match",
+                    pair.cert.display(),
+                    pair.key.display()
+                ));
+            }
+            loaded.join("; ")
         }
         TlsMode::Gen { .. } => {
             let dir = site.root().join(CERTS_DIR);
@@ -171,19 +230,8 @@ fn check(args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What is printed about the certificate at start.
-#[derive(Debug)]
-struct CertSummary {
-    path: PathBuf,
-    status: &'static str,
-    info: CertInfo,
-}
-
-fn prepare_tls(
-    config: &ServeConfig,
-    root: &Path,
-) -> anyhow::Result<Option<(Arc<rustls::ServerConfig>, CertSummary)>> {
-    let (cert_path, key_path, status) = match &config.tls {
+fn prepare_tls(config: &ServeConfig, root: &Path) -> anyhow::Result<Option<PreparedTls>> {
+    let (pairs, status) = match &config.tls {
         TlsMode::Off => return Ok(None),
         TlsMode::Gen { extra_hosts } => {
             let extra = crate::commands::cert::parse_hosts(extra_hosts)?;
@@ -197,26 +245,25 @@ fn prepare_tls(
                     "renewed"
                 }
             };
-            (dev.cert_path, dev.key_path, status)
+            (vec![(dev.cert_path, dev.key_path)], status)
         }
-        TlsMode::Files { cert, key } => (cert.clone(), key.clone(), "supplied"),
+        TlsMode::Files(pairs) => (
+            pairs
+                .iter()
+                .map(|p| (p.cert.clone(), p.key.clone()))
+                .collect(),
+            "supplied",
+        ),
     };
-    let certified = load_certified_key(&cert_path, &key_path)?;
-    let leaf = certified
-        .cert
-        .first()
-        .context("the certificate chain is empty")?;
-    let info = CertInfo::from_der(leaf)
-        .with_context(|| format!("cannot parse the certificate in {}", cert_path.display()))?;
-    warn_about(&info, &cert_path);
-    Ok(Some((
-        server_config(certified),
-        CertSummary {
-            path: cert_path,
-            status,
-            info,
-        },
-    )))
+    let certs = Certificates::load(pairs, Box::new(load_leaf))?;
+    for cert in certs.loaded() {
+        warn_about(&cert.info, &cert.cert_path);
+    }
+    Ok(Some(PreparedTls {
+        config: server_config_with(certs.clone()),
+        certs,
+        status,
+    }))
 }
 
 /// Warnings for a certificate that will work badly (DESIGN §3).
@@ -249,9 +296,11 @@ fn announce(
     config: &ServeConfig,
     site: &Site,
     local: std::net::SocketAddr,
-    cert: Option<&CertSummary>,
+    tls: Option<&PreparedTls>,
+    redirect: Option<std::net::SocketAddr>,
     start: &Start,
 ) {
+    let cert = tls.is_some().then_some(());
     let scheme = if cert.is_some() { "https" } else { "http" };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -313,17 +362,32 @@ fn announce(
             config.http.trust.0
         );
     }
-    if let Some(cert) = cert {
-        let names: Vec<String> = cert.info.hosts.iter().map(Host::to_string).collect();
+    if let Some(tls) = tls {
+        let loaded = tls.certs.loaded();
+        for (i, cert) in loaded.iter().enumerate() {
+            let names: Vec<String> = cert.info.hosts.iter().map(Host::to_string).collect();
+            let role = match (i, loaded.len()) {
+                (_, 1) => String::new(),
+                (0, _) => ", the default".to_string(),
+                _ => ", by SNI".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "carafe: certificate {} ({}{role}) for {}, expires {}",
+                cert.cert_path.display(),
+                tls.status,
+                names.join(", "),
+                cert.info.not_after.date()
+            );
+            let _ = writeln!(out, "carafe: certificate sha256 {}", cert.info.fingerprint);
+        }
         let _ = writeln!(
             out,
-            "carafe: certificate {} ({}) for {}, expires {}",
-            cert.path.display(),
-            cert.status,
-            names.join(", "),
-            cert.info.not_after.date()
+            "carafe: certificates reload on SIGHUP and when their files change"
         );
-        let _ = writeln!(out, "carafe: certificate sha256 {}", cert.info.fingerprint);
+    }
+    if let Some(addr) = redirect {
+        let _ = writeln!(out, "carafe: redirecting http://{addr} to https (308)");
     }
     // Last, so whoever waits for it has every line above.
     let _ = writeln!(out, "carafe: listening on {scheme}://{local}");

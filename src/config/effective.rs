@@ -79,6 +79,9 @@ impl ServeConfig {
             self.http.request_timeout.as_secs()
         );
         let _ = writeln!(out, "max_connections = {}", self.server.max_connections);
+        if let Some(port) = self.redirect_http {
+            let _ = writeln!(out, "redirect_http = {port}");
+        }
         match self.workers {
             Some(n) => {
                 let _ = writeln!(out, "workers = {n}");
@@ -94,19 +97,6 @@ impl ServeConfig {
         );
         let _ = writeln!(out, "cache_size = {}", self.site.statics.limits.total_bytes);
         let _ = writeln!(out, "\n[tls]");
-        match &self.tls {
-            TlsMode::Gen { extra_hosts } => {
-                let _ = writeln!(out, "mode = \"gen\"{}", src("tls"));
-                let _ = writeln!(out, "hosts = {extra_hosts:?}");
-            }
-            TlsMode::Off => {
-                let _ = writeln!(out, "mode = \"off\"{}", src("tls"));
-            }
-            TlsMode::Files { cert, key } => {
-                let _ = writeln!(out, "cert = {:?}{}", cert.display().to_string(), src("tls"));
-                let _ = writeln!(out, "key = {:?}", key.display().to_string());
-            }
-        }
         match &self.http.hsts {
             Some(hsts) => {
                 let _ = writeln!(out, "hsts = {}", hsts.max_age);
@@ -115,6 +105,26 @@ impl ServeConfig {
             }
             None => {
                 let _ = writeln!(out, "hsts = 0  # off");
+            }
+        }
+        match &self.tls {
+            TlsMode::Gen { extra_hosts } => {
+                let _ = writeln!(out, "mode = \"gen\"{}", src("tls"));
+                let _ = writeln!(out, "hosts = {extra_hosts:?}");
+            }
+            TlsMode::Off => {
+                let _ = writeln!(out, "mode = \"off\"{}", src("tls"));
+            }
+            TlsMode::Files(pairs) => {
+                let _ = writeln!(out, "# certificates{}", src("tls"));
+                for pair in pairs {
+                    let _ = writeln!(
+                        out,
+                        "[[tls.certs]]\ncert = {:?}\nkey = {:?}",
+                        pair.cert.display().to_string(),
+                        pair.key.display().to_string()
+                    );
+                }
             }
         }
         let _ = writeln!(out, "\n[mounts]");

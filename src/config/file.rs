@@ -51,6 +51,7 @@ const SCHEMA: &[(&str, Option<&[&str]>)] = &[
             "request_timeout",
             "max_connections",
             "workers",
+            "redirect_http",
         ]),
     ),
     (
@@ -59,6 +60,7 @@ const SCHEMA: &[(&str, Option<&[&str]>)] = &[
             "mode",
             "cert",
             "key",
+            "certs",
             "hosts",
             "hsts",
             "hsts_include_subdomains",
@@ -193,6 +195,8 @@ pub struct ServerSection {
     pub max_connections: Option<usize>,
     /// Worker threads.
     pub workers: Option<usize>,
+    /// Plain-HTTP port that redirects to HTTPS.
+    pub redirect_http: Option<u16>,
 }
 
 /// `[tls]`.
@@ -205,6 +209,10 @@ pub struct TlsSection {
     pub cert: Option<PathBuf>,
     /// Private key (PEM), relative to the file's directory.
     pub key: Option<PathBuf>,
+    /// More certificates, chosen by SNI (`[[tls.certs]]` with `cert` and `key`); with
+    /// `cert`/`key` above, that one is the default.
+    #[serde(default)]
+    pub certs: Vec<CertEntry>,
     /// Extra names for the `gen` certificate.
     #[serde(default)]
     pub hosts: Vec<String>,
@@ -214,6 +222,16 @@ pub struct TlsSection {
     pub hsts_include_subdomains: Option<bool>,
     /// Add `preload` (and `includeSubDomains`) to HSTS.
     pub hsts_preload: Option<bool>,
+}
+
+/// One `[[tls.certs]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertEntry {
+    /// Certificate chain (PEM), relative to the file's directory.
+    pub cert: PathBuf,
+    /// Private key (PEM), relative to the file's directory.
+    pub key: PathBuf,
 }
 
 /// `[tls] mode`.
@@ -396,8 +414,8 @@ mod tests {
                 "carafe.toml: unknown key `site.strict`; valid keys here: site.root, site.templates, site.static, site.static_url, site.data, site.strict_undefined, site.list, site.spa",
             ),
             (
-                "[tls]\ncerts = \"a\"\n",
-                "carafe.toml: unknown key `tls.certs`; did you mean `tls.cert`?",
+                "[tls]\nkee = \"a\"\n",
+                "carafe.toml: unknown key `tls.kee`; did you mean `tls.key`?",
             ),
             (
                 "port = 8443\n",

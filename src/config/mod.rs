@@ -48,15 +48,20 @@ pub enum TlsMode {
         /// Names given with `--host`.
         extra_hosts: Vec<String>,
     },
-    /// A certificate chain and key supplied by the user.
-    Files {
-        /// PEM certificate chain, leaf first.
-        cert: PathBuf,
-        /// PEM private key.
-        key: PathBuf,
-    },
+    /// Certificate chains and keys supplied by the user: the client's SNI name picks one, the
+    /// first is the default (clients without SNI, names no certificate covers).
+    Files(Vec<CertPair>),
     /// Plain HTTP.
     Off,
+}
+
+/// A certificate chain (PEM, leaf first) and its private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertPair {
+    /// The certificate chain file.
+    pub cert: PathBuf,
+    /// The private key file.
+    pub key: PathBuf,
 }
 
 /// Where a setting came from, printed at start and by `--check` so precedence is never a
@@ -119,6 +124,8 @@ pub struct ServeConfig {
     pub server: ServerOptions,
     /// `--workers N`; `None` follows the CPU quota.
     pub workers: Option<usize>,
+    /// `--redirect-http PORT`: a plain listener that redirects to HTTPS (TLS modes only).
+    pub redirect_http: Option<u16>,
     /// Warnings to print at start (e.g. `--tls gen` with a platform `$PORT`).
     pub warnings: Vec<String>,
     /// Development mode.
@@ -194,38 +201,60 @@ impl ServeConfig {
             Source::of(args.root.is_some(), f.site.root.is_some()),
         );
 
-        let file_tls = match (&f.tls.cert, &f.tls.key, f.tls.mode) {
-            (Some(cert), Some(key), _) => Some(TlsMode::Files {
+        let mut file_pairs = Vec::new();
+        match (&f.tls.cert, &f.tls.key) {
+            (Some(cert), Some(key)) => file_pairs.push(CertPair {
                 cert: file_dir.join(cert),
                 key: file_dir.join(key),
             }),
-            (None, None, Some(TlsFileMode::Off)) => Some(TlsMode::Off),
-            (None, None, Some(TlsFileMode::Gen)) => Some(TlsMode::Gen {
+            (None, None) => {}
+            _ => bail!("carafe.toml: [tls] cert and key must be given together"),
+        }
+        file_pairs.extend(f.tls.certs.iter().map(|entry| CertPair {
+            cert: file_dir.join(&entry.cert),
+            key: file_dir.join(&entry.key),
+        }));
+        let file_tls = match (file_pairs.is_empty(), f.tls.mode) {
+            (false, _) => Some(TlsMode::Files(file_pairs)),
+            (true, Some(TlsFileMode::Off)) => Some(TlsMode::Off),
+            (true, Some(TlsFileMode::Gen)) => Some(TlsMode::Gen {
                 extra_hosts: f.tls.hosts.clone(),
             }),
-            (None, None, None) => None,
-            _ => bail!("carafe.toml: [tls] cert and key must be given together"),
+            (true, None) => None,
         };
         let mut hosts = args.hosts.clone();
         hosts.extend(f.tls.hosts.iter().cloned());
-        let tls_flag = args.tls.is_some() || args.cert.is_some();
+        let tls_flag = args.tls.is_some() || !args.cert.is_empty();
+        if args.cert.len() != args.key.len() {
+            bail!(
+                "{} --cert but {} --key: give one --key for each --cert, in the same order",
+                args.cert.len(),
+                args.key.len()
+            );
+        }
         let behind_proxy = args.behind_proxy || f.server.behind_proxy.unwrap_or(false);
-        let tls = match (&args.tls, &args.cert, &args.key) {
-            (_, Some(cert), Some(key)) => TlsMode::Files {
-                cert: cert.clone(),
-                key: key.clone(),
-            },
-            (Some(TlsArg::Off), _, _) => TlsMode::Off,
-            (Some(TlsArg::Gen), _, _) => TlsMode::Gen { extra_hosts: hosts },
-            (None, None, None) => match file_tls {
+        let tls = match (&args.tls, args.cert.is_empty()) {
+            (_, false) => TlsMode::Files(
+                args.cert
+                    .iter()
+                    .zip(&args.key)
+                    .map(|(cert, key)| CertPair {
+                        cert: cert.clone(),
+                        key: key.clone(),
+                    })
+                    .collect(),
+            ),
+            (Some(TlsArg::Off), _) => TlsMode::Off,
+            (Some(TlsArg::Gen), _) => TlsMode::Gen { extra_hosts: hosts },
+            (None, true) => match file_tls {
                 Some(TlsMode::Gen { .. }) => TlsMode::Gen { extra_hosts: hosts },
                 Some(mode) => mode,
                 None if platform_port.is_some() || behind_proxy => TlsMode::Off,
                 None => TlsMode::Gen { extra_hosts: hosts },
             },
-            _ => bail!("--cert and --key must be given together"),
         };
-        let tls_from_file = !tls_flag && (f.tls.mode.is_some() || f.tls.cert.is_some());
+        let tls_from_file =
+            !tls_flag && (f.tls.mode.is_some() || f.tls.cert.is_some() || !f.tls.certs.is_empty());
         sources.insert("tls", Source::of(tls_flag, tls_from_file));
 
         let mut warnings = Vec::new();
@@ -265,6 +294,16 @@ impl ServeConfig {
             );
         }
         let hsts = hsts_policy(args, &f, &tls, &mut warnings);
+        let redirect_http = match args.redirect_http.or(f.server.redirect_http) {
+            Some(_) if tls == TlsMode::Off => {
+                warnings.push(
+                    "--redirect-http only applies when carafe serves HTTPS; ignoring it"
+                        .to_string(),
+                );
+                None
+            }
+            port => port,
+        };
         let health_path = args
             .health_path
             .as_deref()
@@ -466,6 +505,7 @@ impl ServeConfig {
             router_mode,
             http,
             server,
+            redirect_http,
             workers: match args.workers.or(f.server.workers) {
                 Some(0) => bail!("--workers (or [server] workers) must be at least 1"),
                 n => n,
@@ -523,7 +563,7 @@ fn hsts_policy(
             return None;
         }
         (Some(max_age), _) => max_age,
-        (None, TlsMode::Files { .. }) => DEFAULT_HSTS_MAX_AGE,
+        (None, TlsMode::Files(_)) => DEFAULT_HSTS_MAX_AGE,
         (None, _) => return None,
     };
     let preload = args.hsts_preload || f.tls.hsts_preload.unwrap_or(false);
@@ -606,11 +646,61 @@ mod tests {
         let c = config(&["--cert", "a.crt", "--key", "a.key"], None).unwrap();
         assert_eq!(
             c.tls,
-            TlsMode::Files {
+            TlsMode::Files(vec![CertPair {
                 cert: "a.crt".into(),
                 key: "a.key".into()
-            }
+            }])
         );
+    }
+
+    #[test]
+    fn several_certificates_pair_up_in_order_from_flags_and_the_file() {
+        let c = config(
+            &[
+                "--cert", "a.crt", "--key", "a.key", "--cert", "b.crt", "--key", "b.key",
+            ],
+            None,
+        )
+        .unwrap();
+        let pair = |c: &str, k: &str| CertPair {
+            cert: c.into(),
+            key: k.into(),
+        };
+        assert_eq!(
+            c.tls,
+            TlsMode::Files(vec![pair("a.crt", "a.key"), pair("b.crt", "b.key")])
+        );
+        let err = config(
+            &["--cert", "a.crt", "--key", "a.key", "--cert", "b.crt"],
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "2 --cert but 1 --key: give one --key for each --cert, in the same order"
+        );
+        let file = "[tls]\ncert = \"a.crt\"\nkey = \"a.key\"\n[[tls.certs]]\ncert = \"b.crt\"\nkey = \"b.key\"\n";
+        let c = with_file(&[], None, file).unwrap();
+        assert_eq!(
+            c.tls,
+            TlsMode::Files(vec![
+                pair("site/a.crt", "site/a.key"),
+                pair("site/b.crt", "site/b.key")
+            ])
+        );
+        assert!(
+            c.effective()
+                .contains("[[tls.certs]]\ncert = \"site/b.crt\"")
+        );
+    }
+
+    #[test]
+    fn redirect_http_needs_tls() {
+        let c = config(&["--redirect-http", "8080"], None).unwrap();
+        assert_eq!(c.redirect_http, Some(8080));
+        let c = config(&["--tls", "off", "--redirect-http", "8080"], None).unwrap();
+        assert_eq!(c.redirect_http, None);
+        assert!(c.warnings[0].contains("--redirect-http only applies"));
     }
 
     #[test]
@@ -840,10 +930,10 @@ mod tests {
         assert_eq!(c.root, PathBuf::from("site/www"));
         assert_eq!(
             c.tls,
-            TlsMode::Files {
+            TlsMode::Files(vec![CertPair {
                 cert: "site/a.crt".into(),
                 key: "site/a.key".into()
-            }
+            }])
         );
         let mounts: Vec<(&str, &Path)> = c
             .site

@@ -13,6 +13,7 @@ pub mod listing;
 pub mod pages;
 pub mod proxy;
 pub mod ranges;
+pub mod redirect;
 pub mod render;
 pub mod request_id;
 pub mod static_handler;

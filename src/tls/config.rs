@@ -3,12 +3,18 @@
 //! One crypto provider for everything: aws-lc-rs (also rcgen's backend), chosen explicitly so
 //! there is never a "no default provider" panic at runtime. Its default cipher suites and key
 //! exchange groups are all in Mozilla's "intermediate" profile. TLS 1.2 and 1.3 only; ALPN
-//! offers `h2` then `http/1.1`, both of which the listener serves.
+//! offers `h2` then `http/1.1`, both of which the listener serves. The server's order of
+//! cipher suites wins over the client's (as Mozilla's profile asks).
+//!
+//! Returning clients skip the full handshake: TLS 1.2 and 1.3 session tickets (stateless, keys
+//! rotated every 6 hours by rustls' ticketer) plus a session cache of
+//! [`SESSION_CACHE_ENTRIES`] for clients that resume by session id.
 
 use std::sync::{Arc, OnceLock};
 
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
+use rustls::server::{ResolvesServerCert, ServerSessionMemoryCache};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 
 /// ALPN protocols, in the server's order of preference.
@@ -22,15 +28,30 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
-/// A server configuration serving `key`.
+/// Sessions kept for resumption by session id (a few hundred bytes each).
+pub const SESSION_CACHE_ENTRIES: usize = 4096;
+
+/// A server configuration serving one certificate, `key`.
 pub fn server_config(key: Arc<CertifiedKey>) -> Arc<ServerConfig> {
+    server_config_with(Arc::new(SingleCertAndKey::from(key)))
+}
+
+/// A server configuration whose certificate `resolver` picks per handshake (SNI, reload: see
+/// [`super::resolver::Certificates`]).
+pub fn server_config_with(resolver: Arc<dyn ResolvesServerCert>) -> Arc<ServerConfig> {
     let mut config = ServerConfig::builder_with_provider(crypto_provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         // The provider's defaults are consistent with these versions; failure is a bug.
         .expect("aws-lc-rs supports TLS 1.2 and 1.3")
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
+        .with_cert_resolver(resolver);
     config.alpn_protocols = ALPN_PROTOCOLS.iter().map(|p| p.to_vec()).collect();
     config.ignore_client_order = true;
+    config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_ENTRIES);
+    match rustls::crypto::aws_lc_rs::Ticketer::new() {
+        Ok(ticketer) => config.ticketer = ticketer,
+        // Only if the system's random generator fails; resumption by session id still works.
+        Err(err) => tracing::warn!(cause = %err, "TLS session tickets are off"),
+    }
     Arc::new(config)
 }

@@ -17,6 +17,7 @@ mod pages;
 mod pid1;
 mod router;
 mod shutdown;
+mod sni_reload;
 mod startup_errors;
 mod static_files;
 mod systemd;
