@@ -6,8 +6,8 @@
 //! [`MAX_VALIDITY_DAYS`] of validity (Apple's limit).
 
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType, SerialNumber,
+    CertificateParams, CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SanType, SerialNumber,
 };
 use rustls::pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
@@ -77,7 +77,6 @@ pub fn self_signed(hosts: &[Host], days: u32) -> Result<GeneratedCert, GenerateE
             Host::Ip(ip) => Ok(SanType::IpAddress(*ip)),
         })
         .collect::<Result<_, rcgen::Error>>()?;
-    params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let now = OffsetDateTime::now_utc();
@@ -86,12 +85,56 @@ pub fn self_signed(hosts: &[Host], days: u32) -> Result<GeneratedCert, GenerateE
     params.serial_number = Some(random_serial());
 
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    mark_not_ca(&mut params, &key);
+    mark_issuer(&mut params, &key);
     let cert = params.self_signed(&key)?;
     Ok(GeneratedCert {
         cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
         cert_der: cert.der().clone(),
     })
+}
+
+/// Marks a leaf `CA:FALSE` in valid DER, with a subject key identifier.
+///
+/// rcgen's `IsCa::ExplicitNoCa` writes the `cA` flag's default value (`FALSE`) explicitly,
+/// which DER forbids: strict parsers such as Python's `cryptography` (and so sslyze) reject the
+/// whole certificate. DER's `CA:FALSE` is an empty basicConstraints sequence, written here as
+/// a critical extension, as public CAs do.
+pub fn mark_not_ca(params: &mut CertificateParams, key: &impl PublicKeyData) {
+    const BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
+    const SUBJECT_KEY_IDENTIFIER: &[u64] = &[2, 5, 29, 14];
+    params.is_ca = IsCa::NoCa;
+    let mut basic = CustomExtension::from_oid_content(BASIC_CONSTRAINTS, vec![0x30, 0x00]);
+    basic.set_criticality(true);
+    // RFC 7093 §2 method 1: the leftmost 160 bits of the SHA-256 of the public key.
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.der_bytes());
+    let mut ski = vec![0x04, 20];
+    ski.extend_from_slice(&digest.as_ref()[..20]);
+    params.custom_extensions.push(basic);
+    params
+        .custom_extensions
+        .push(CustomExtension::from_oid_content(
+            SUBJECT_KEY_IDENTIFIER,
+            ski,
+        ));
+}
+
+/// Adds an authority key identifier naming `issuer_key` (for a self-signed leaf, its own key,
+/// as `openssl req -x509` does): strict verifiers (Python's `cryptography`, used by sslyze)
+/// require it on every certificate that is not a root.
+pub fn mark_issuer(params: &mut CertificateParams, issuer_key: &impl PublicKeyData) {
+    const AUTHORITY_KEY_IDENTIFIER: &[u64] = &[2, 5, 29, 35];
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, issuer_key.der_bytes());
+    // SEQUENCE { [0] IMPLICIT OCTET STRING keyIdentifier }
+    let mut aki = vec![0x30, 22, 0x80, 20];
+    aki.extend_from_slice(&digest.as_ref()[..20]);
+    params
+        .custom_extensions
+        .push(CustomExtension::from_oid_content(
+            AUTHORITY_KEY_IDENTIFIER,
+            aki,
+        ));
 }
 
 /// A random positive 128-bit serial (RFC 5280 §4.1.2.2: unique, at most 20 octets).
@@ -118,6 +161,22 @@ mod tests {
         assert_eq!(info.hosts, hosts);
         assert!(!info.is_ca);
         assert!(info.server_auth);
+        // basicConstraints is present, critical, and DER-valid (an empty sequence, not an
+        // explicit `cA FALSE`, which strict parsers reject).
+        let (_, x509) = x509_parser::parse_x509_certificate(&cert.cert_der).unwrap();
+        let basic = x509.basic_constraints().unwrap().expect("basicConstraints");
+        assert!(basic.critical && !basic.value.ca);
+        let ext = x509
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == "2.5.29.19")
+            .unwrap();
+        assert_eq!(ext.value, [0x30, 0x00]);
+        assert!(
+            x509.extensions()
+                .iter()
+                .any(|e| e.oid.to_id_string() == "2.5.29.14")
+        );
         assert_eq!(info.organization.as_deref(), Some(CARAFE_ORGANIZATION));
         let now = OffsetDateTime::now_utc();
         assert!(info.not_before < now - Duration::minutes(30));

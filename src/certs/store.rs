@@ -114,6 +114,11 @@ pub fn ensure_dev_cert(dir: &Path, hosts: &[Host]) -> Result<DevCert, StoreError
                 Some(format!("it does not cover {}", missing.join(", ")))
             } else if left < RENEW_BEFORE {
                 Some(format!("it expires in {} days", left.whole_days().max(0)))
+            } else if encodes_explicit_ca_false(&cert_path) {
+                Some(
+                    "it was made by an older carafe with a CA:FALSE encoding strict clients reject"
+                        .to_string(),
+                )
             } else {
                 return Ok(DevCert {
                     cert_path,
@@ -156,6 +161,21 @@ fn read_own_cert(path: &Path) -> Result<CertInfo, StoreError> {
         return Err(foreign());
     }
     Ok(info)
+}
+
+/// Whether the certificate's basicConstraints spells out `cA FALSE` (a DER violation older
+/// carafe versions wrote; see [`generate::mark_not_ca`]).
+fn encodes_explicit_ca_false(path: &Path) -> bool {
+    const EXPLICIT_FALSE: [u8; 5] = [0x30, 0x03, 0x01, 0x01, 0x00];
+    let Ok(der) = CertificateDer::from_pem_file(path) else {
+        return false;
+    };
+    x509_parser::parse_x509_certificate(&der).is_ok_and(|(_, cert)| {
+        cert.extensions().iter().any(|e| {
+            e.oid == x509_parser::oid_registry::OID_X509_EXT_BASIC_CONSTRAINTS
+                && e.value == EXPLICIT_FALSE
+        })
+    })
 }
 
 fn key_matches(cert_path: &Path, key_path: &Path) -> bool {
@@ -265,6 +285,42 @@ mod tests {
     fn mode(path: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
         fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn renews_a_certificate_with_the_old_explicit_ca_false_encoding() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("certs");
+        let hosts = local_hosts();
+        // What carafe wrote before: rcgen's ExplicitNoCa, `cA FALSE` spelled out.
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.subject_alt_names = hosts
+            .iter()
+            .map(|h| match h {
+                Host::Dns(n) => rcgen::SanType::DnsName(n.clone().try_into().unwrap()),
+                Host::Ip(ip) => rcgen::SanType::IpAddress(*ip),
+            })
+            .collect();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, CARAFE_ORGANIZATION);
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(DEV_CERT_FILE), cert.pem()).unwrap();
+        fs::write(dir.join(DEV_KEY_FILE), key.serialize_pem()).unwrap();
+        assert!(encodes_explicit_ca_false(&dir.join(DEV_CERT_FILE)));
+
+        let renewed = ensure_dev_cert(&dir, &hosts).unwrap();
+        assert!(
+            matches!(renewed.status, DevCertStatus::Renewed(ref r) if r.contains("older carafe")),
+            "{:?}",
+            renewed.status
+        );
+        assert!(!encodes_explicit_ca_false(&dir.join(DEV_CERT_FILE)));
+        let again = ensure_dev_cert(&dir, &hosts).unwrap();
+        assert_eq!(again.status, DevCertStatus::Reused);
     }
 
     #[test]
