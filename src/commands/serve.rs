@@ -12,7 +12,7 @@ use crate::certs::{CertInfo, Host, dev_hosts};
 use crate::cli::ServeArgs;
 use crate::config::{PortSource, ServeConfig, TlsMode};
 use crate::site::Site;
-use crate::tls::{load_certified_key, server_config};
+use crate::tls::{load_certified_key, load_certified_key_with, server_config};
 
 /// Directory under the site root that holds the development certificate.
 pub const CERTS_DIR: &str = "certs";
@@ -152,7 +152,7 @@ fn check(args: &ServeArgs) -> anyhow::Result<()> {
     let certs = match &config.tls {
         TlsMode::Off => "none (plain HTTP)".to_string(),
         TlsMode::Files { cert, key } => {
-            load_certified_key(cert, key)?;
+            load_certified_key_with(cert, key, config.key_passphrase.as_ref())?;
             format!("{} and {} load and match", cert.display(), key.display())
         }
         TlsMode::Gen { .. } => {
@@ -201,7 +201,7 @@ fn prepare_tls(
         }
         TlsMode::Files { cert, key } => (cert.clone(), key.clone(), "supplied"),
     };
-    let certified = load_certified_key(&cert_path, &key_path)?;
+    let certified = load_certified_key_with(&cert_path, &key_path, config.key_passphrase.as_ref())?;
     let leaf = certified
         .cert
         .first()

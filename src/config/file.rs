@@ -59,6 +59,7 @@ const SCHEMA: &[(&str, Option<&[&str]>)] = &[
             "mode",
             "cert",
             "key",
+            "key_passphrase_file",
             "hosts",
             "hsts",
             "hsts_include_subdomains",
@@ -205,6 +206,8 @@ pub struct TlsSection {
     pub cert: Option<PathBuf>,
     /// Private key (PEM), relative to the file's directory.
     pub key: Option<PathBuf>,
+    /// File holding the passphrase of an encrypted `key`, relative to the file's directory.
+    pub key_passphrase_file: Option<PathBuf>,
     /// Extra names for the `gen` certificate.
     #[serde(default)]
     pub hosts: Vec<String>,

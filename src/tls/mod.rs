@@ -8,4 +8,4 @@ pub mod load;
 
 pub use accept::TLS_HANDSHAKE_TIMEOUT;
 pub use config::{crypto_provider, server_config};
-pub use load::{LoadError, load_certified_key};
+pub use load::{LoadError, load_certified_key, load_certified_key_with};

@@ -174,7 +174,12 @@ fn legacy_encrypted_key_leaf_order_and_mount_overlap() {
         site.path(),
         &["--cert", &crt, "--key", legacy.to_str().unwrap()],
     );
-    assert!(err.contains("is an encrypted private key"), "{err}");
+    assert!(
+        err.contains(
+            "legacy.key is encrypted; pass --key-passphrase-file FILE or set CARAFE_KEY_PASSPHRASE"
+        ),
+        "{err}"
+    );
 
     // A chain with the intermediate first: the key matches certificate #2.
     let (crt_b, key_b) = write_pair(site.path(), "b");
