@@ -44,6 +44,9 @@ pub struct CertInfo {
     pub signature_algorithm: String,
     /// The signature uses SHA-1, which browsers reject.
     pub sha1_signature: bool,
+    /// The X.509 version: 1 (no extensions at all, what `openssl x509 -req` makes without
+    /// `-extfile`) or 3.
+    pub version: u32,
 }
 
 /// A certificate's public key type and size.
@@ -183,6 +186,7 @@ impl CertInfo {
                 .find(|(oid, _)| *oid == signature_oid)
                 .map_or_else(|| signature_oid.clone(), |(_, name)| (*name).to_string()),
             sha1_signature: WEAK_SIGNATURES.contains(&signature_oid.as_str()),
+            version: cert.version().0 + 1,
         })
     }
 

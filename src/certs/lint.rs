@@ -5,7 +5,7 @@
 //! the Flask tutorial (`openssl req -x509` / `openssl x509 -req -signkey`): a CN without a SAN
 //! (browsers have ignored the CN since Chrome 58 and RFC 6125), `CA:TRUE` from openssl's default
 //! `v3_ca` section (webpki/rustls and Python 3.13's `VERIFY_X509_STRICT` reject a CA as a
-//! leaf), validity over Apple's 825 days, small RSA keys, SHA-1, a missing serverAuth EKU, and
+//! leaf), an X.509 v1 certificate from `openssl x509 -req`, validity over Apple's 825 days, small RSA keys, SHA-1, a missing serverAuth EKU, and
 //! dates.
 
 use std::fmt;
@@ -65,6 +65,12 @@ pub fn lint(info: &CertInfo, now: OffsetDateTime) -> Vec<Finding> {
     };
     let mut findings = Vec::new();
 
+    if info.version < 3 {
+        findings.push(problem(format!(
+            "an X.509 v{} certificate (what `openssl x509 -req` makes without -extfile): it has no extensions, so no SAN, and rustls/webpki-based clients reject it outright",
+            info.version
+        )));
+    }
     if info.hosts.is_empty() {
         let cn = info
             .common_name
