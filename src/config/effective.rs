@@ -2,6 +2,7 @@
 //! with where it came from ([`super::Source`]).
 
 use super::{ServeConfig, TlsMode};
+use crate::certs::private_key::PassphraseSource;
 
 impl ServeConfig {
     /// The effective settings as TOML, each commented with where it came from (`--check`).
@@ -105,6 +106,19 @@ impl ServeConfig {
             TlsMode::Files { cert, key } => {
                 let _ = writeln!(out, "cert = {:?}{}", cert.display().to_string(), src("tls"));
                 let _ = writeln!(out, "key = {:?}", key.display().to_string());
+                match &self.key_passphrase {
+                    Some(PassphraseSource::File(path)) => {
+                        let _ = writeln!(
+                            out,
+                            "key_passphrase_file = {:?}",
+                            path.display().to_string()
+                        );
+                    }
+                    Some(PassphraseSource::Env) => {
+                        let _ = writeln!(out, "# key passphrase: $CARAFE_KEY_PASSPHRASE");
+                    }
+                    None => {}
+                }
             }
         }
         match &self.http.hsts {

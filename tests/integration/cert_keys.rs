@@ -264,7 +264,8 @@ fn check(dir: &Path, crt: &str, key: &str, extra: &[&str], env: &[(&str, &str)])
 }
 
 /// A15 (encrypted keys): the keys of the seed's commands — `openssl genrsa -des3`, `openssl
-/// genpkey -aes256` (PKCS#8), `openssl rsa -traditional -aes128` (legacy `Proc-Type`), and an
+/// genpkey -aes256` (PKCS#8), `openssl rsa -traditional -aes128` and `-des3` (legacy
+/// `Proc-Type`, as OpenSSL 1.1's `genrsa -des3` wrote), and an
 /// `openssl ec -aes256` SEC1 key — load with `--key-passphrase-file` and with
 /// `CARAFE_KEY_PASSPHRASE`; a wrong or missing passphrase is one line and exit status 1.
 #[test]
@@ -313,6 +314,21 @@ fn seed_encrypted_keys_load_with_a_passphrase_and_explain_mistakes() {
             "legacy.key",
         ],
     );
+    // What OpenSSL 1.1's `genrsa -des3` wrote (the Flask tutorial's era): legacy DES-EDE3-CBC.
+    openssl(
+        dir,
+        &[
+            "rsa",
+            "-in",
+            "plain.key",
+            "-traditional",
+            "-des3",
+            "-passout",
+            "pass:x",
+            "-out",
+            "legacy-des3.key",
+        ],
+    );
     openssl(
         dir,
         &[
@@ -344,7 +360,15 @@ fn seed_encrypted_keys_load_with_a_passphrase_and_explain_mistakes() {
         "{legacy}"
     );
 
-    for key in ["des3.key", "pkcs8.key", "legacy.key", "ec-enc.key"] {
+    let des3 = std::fs::read_to_string(dir.join("legacy-des3.key")).unwrap();
+    assert!(des3.contains("DEK-Info: DES-EDE3-CBC,"), "{des3}");
+    for key in [
+        "des3.key",
+        "pkcs8.key",
+        "legacy.key",
+        "legacy-des3.key",
+        "ec-enc.key",
+    ] {
         let crt = format!("{key}.crt");
         openssl(
             dir,
@@ -446,6 +470,11 @@ fn config_file_names_the_passphrase_file() {
         dir,
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
+    let effective = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        effective.contains("key_passphrase_file = ") && effective.contains("load and match"),
+        "{effective}"
+    );
     std::fs::write(dir.join("wrong"), "y\n").unwrap();
     let out = run(
         &[
