@@ -137,7 +137,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "key", env = "CARAFE_CERT")]
     pub cert: Vec<PathBuf>,
 
-    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert (repeatable, in --cert's order).
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1, possibly encrypted) for --cert (repeatable, in
+    /// --cert's order).
     #[arg(long, value_name = "FILE", requires = "cert", env = "CARAFE_KEY")]
     pub key: Vec<PathBuf>,
 
@@ -145,6 +146,13 @@ pub struct ServeArgs {
     /// request to the HTTPS URL.
     #[arg(long, value_name = "PORT", env = "CARAFE_REDIRECT_HTTP")]
     pub redirect_http: Option<u16>,
+
+    /// File holding the passphrase of an encrypted --key (first line; a trailing newline is
+    /// dropped) [default: $CARAFE_KEY_PASSPHRASE, else `[tls] key_passphrase_file`]. There is
+    /// deliberately no option taking the passphrase itself: command lines are visible to every
+    /// user in `ps`.
+    #[arg(long, value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
 
     /// Extra host name or IP address for the `--tls gen` certificate (repeatable).
     #[arg(long = "host", value_name = "NAME")]
@@ -247,6 +255,34 @@ pub struct ServeArgs {
 pub enum CertCommand {
     /// Make a key and a self-signed certificate (replaces openssl genrsa/req/x509).
     New(CertNewArgs),
+    /// Make a certificate signing request for a real CA (replaces openssl req -new).
+    Csr(CertCsrArgs),
+    /// Show a certificate and lint it for what browsers and strict clients reject
+    /// (replaces openssl x509 -text); exits 1 when it finds problems.
+    Show(CertShowArgs),
+}
+
+/// `--key-type` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum KeyTypeArg {
+    /// ECDSA on P-256 (what browsers and CAs prefer).
+    #[default]
+    EcdsaP256,
+    /// ECDSA on P-384.
+    EcdsaP384,
+    /// RSA, 2048 bits.
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    /// RSA, 3072 bits.
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    /// RSA, 4096 bits.
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+    /// Accepted by the parser only to be refused with the reason: browsers reject Ed25519
+    /// server certificates.
+    #[value(hide = true)]
+    Ed25519,
 }
 
 /// Options of `carafe cert new`.
@@ -265,9 +301,60 @@ pub struct CertNewArgs {
     #[arg(long, value_name = "N", default_value_t = 365)]
     pub days: u32,
 
+    /// Kind of key to make.
+    #[arg(long, value_enum, value_name = "TYPE", default_value = "ecdsa-p256")]
+    pub key_type: KeyTypeArg,
+
+    /// Encrypt the key (PKCS#8, PBKDF2-HMAC-SHA256 + AES-256-CBC) with the passphrase in this
+    /// file (first line).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
     /// Replace existing files in --out.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Options of `carafe cert csr`.
+#[derive(Debug, Args)]
+pub struct CertCsrArgs {
+    /// Private key to sign the request with; made (with --key-type) when the file does not
+    /// exist yet.
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+
+    /// Host name or IP address to request (repeatable; the first is also the CN).
+    #[arg(long = "host", value_name = "NAME", required = true)]
+    pub hosts: Vec<String>,
+
+    /// Where to write the CSR [default: KEY with the extension .csr].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Kind of key to make when KEY does not exist [default: ecdsa-p256].
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub key_type: Option<KeyTypeArg>,
+
+    /// Passphrase file of an encrypted KEY, or to encrypt a new one with
+    /// [default: $CARAFE_KEY_PASSPHRASE].
+    #[arg(long, visible_alias = "passphrase-file", value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
+}
+
+/// Options of `carafe cert show`.
+#[derive(Debug, Args)]
+pub struct CertShowArgs {
+    /// Certificate (PEM or DER; the first of a chain is the one linted).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Private key to check against the certificate.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<PathBuf>,
+
+    /// Passphrase file of an encrypted --key [default: $CARAFE_KEY_PASSPHRASE].
+    #[arg(long, visible_alias = "passphrase-file", value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -1,18 +1,19 @@
 //! Certificate generation with rcgen (aws-lc-rs backend, the same provider rustls uses).
 //!
-//! A development leaf is what browsers and strict clients accept (DESIGN §3): ECDSA P-256, every
-//! name as a SAN (IP addresses as iPAddress SANs — browsers ignore the CN), `CA:FALSE`,
-//! digitalSignature, EKU serverAuth, notBefore an hour in the past (clock skew), and at most
+//! A development leaf is what browsers and strict clients accept (DESIGN §3): ECDSA P-256 by
+//! default (or another [`KeyType`]), every name as a SAN (IP addresses as iPAddress SANs — browsers ignore the CN), `CA:FALSE`,
+//! digitalSignature (plus keyEncipherment for RSA), EKU serverAuth, notBefore an hour in the past (clock skew), and at most
 //! [`MAX_VALIDITY_DAYS`] of validity (Apple's limit).
 
 use rcgen::{
     CertificateParams, CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SanType, SerialNumber,
+    PublicKeyData, SanType, SerialNumber,
 };
 use rustls::pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
 
 use super::Host;
+use super::key_type::KeyType;
 
 /// Longest validity browsers accept for a TLS server certificate (Apple: 825 days).
 pub const MAX_VALIDITY_DAYS: u32 = 825;
@@ -34,6 +35,8 @@ pub struct GeneratedCert {
     pub key_pem: String,
     /// DER of the certificate.
     pub cert_der: CertificateDer<'static>,
+    /// The kind of key.
+    pub key_type: KeyType,
 }
 
 /// Why a certificate could not be made.
@@ -55,19 +58,56 @@ pub enum GenerateError {
     Rcgen(#[from] rcgen::Error),
 }
 
-/// Makes a self-signed leaf certificate for `hosts`, valid for `days`.
+/// Makes a self-signed leaf certificate for `hosts`, valid for `days`, with an ECDSA P-256 key.
 pub fn self_signed(hosts: &[Host], days: u32) -> Result<GeneratedCert, GenerateError> {
+    self_signed_with(hosts, days, KeyType::EcdsaP256)
+}
+
+/// Makes a self-signed leaf certificate for `hosts`, valid for `days`, with a new key of
+/// `key_type`.
+pub fn self_signed_with(
+    hosts: &[Host],
+    days: u32,
+    key_type: KeyType,
+) -> Result<GeneratedCert, GenerateError> {
     if days > MAX_VALIDITY_DAYS {
         return Err(GenerateError::TooLong(days));
     }
     if days == 0 {
         return Err(GenerateError::TooShort);
     }
-    let first = hosts.first().ok_or(GenerateError::NoHosts)?;
+    let mut params = subject_params(hosts, CARAFE_ORGANIZATION)?;
+    params.key_usages = key_type.key_usages();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - BACKDATE;
+    params.not_after = now + Duration::days(i64::from(days));
+    params.serial_number = Some(random_serial());
 
+    let key = key_type.generate()?;
+    mark_not_ca(&mut params, &key);
+    mark_issuer(&mut params, &key);
+    let cert = params.self_signed(&key)?;
+    Ok(GeneratedCert {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        cert_der: cert.der().clone(),
+        key_type,
+    })
+}
+
+/// Parameters naming `hosts`: every one as a SAN (what browsers check), the first also as the
+/// CN (what people read), and `organization` as O. Shared by leaves and CSRs.
+pub(crate) fn subject_params(
+    hosts: &[Host],
+    organization: &str,
+) -> Result<CertificateParams, GenerateError> {
+    let first = hosts.first().ok_or(GenerateError::NoHosts)?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, CARAFE_ORGANIZATION);
+    if !organization.is_empty() {
+        dn.push(DnType::OrganizationName, organization);
+    }
     dn.push(DnType::CommonName, first.to_string());
     params.distinguished_name = dn;
     params.subject_alt_names = hosts
@@ -77,22 +117,7 @@ pub fn self_signed(hosts: &[Host], days: u32) -> Result<GeneratedCert, GenerateE
             Host::Ip(ip) => Ok(SanType::IpAddress(*ip)),
         })
         .collect::<Result<_, rcgen::Error>>()?;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let now = OffsetDateTime::now_utc();
-    params.not_before = now - BACKDATE;
-    params.not_after = now + Duration::days(i64::from(days));
-    params.serial_number = Some(random_serial());
-
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    mark_not_ca(&mut params, &key);
-    mark_issuer(&mut params, &key);
-    let cert = params.self_signed(&key)?;
-    Ok(GeneratedCert {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        cert_der: cert.der().clone(),
-    })
+    Ok(params)
 }
 
 /// Marks a leaf `CA:FALSE` in valid DER, with a subject key identifier.
@@ -183,6 +208,19 @@ mod tests {
         let days = (info.not_after - now).whole_days();
         assert!((364..=365).contains(&days), "{days}");
         assert!(cert.key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    }
+
+    #[test]
+    fn rsa_leaf_also_has_key_encipherment() {
+        let cert = self_signed_with(&local_hosts(), 30, KeyType::Rsa2048).unwrap();
+        let (_, x509) = x509_parser::parse_x509_certificate(&cert.cert_der).unwrap();
+        let ku = x509.key_usage().unwrap().unwrap().value;
+        assert!(ku.digital_signature() && ku.key_encipherment());
+        assert!(!x509.is_ca());
+        let p256 = self_signed(&local_hosts(), 30).unwrap();
+        let (_, x509) = x509_parser::parse_x509_certificate(&p256.cert_der).unwrap();
+        let ku = x509.key_usage().unwrap().unwrap().value;
+        assert!(ku.digital_signature() && !ku.key_encipherment());
     }
 
     #[test]

@@ -1,10 +1,15 @@
-//! Certificates: generation with rcgen ([`generate`]), the `certs/` store that reuses a
-//! development certificate and never overwrites a user's file ([`store`]), and reading a
-//! certificate back ([`inspect`]). Shared by `serve --tls gen` and `carafe cert`; the TLS
+//! Certificates: generation with rcgen ([`generate`], of a [`KeyType`]; signing requests in
+//! [`csr`]), the `certs/` store that reuses a development certificate and never overwrites a
+//! user's file ([`store`]), encrypted key files ([`private_key`]), and reading a certificate
+//! back ([`inspect`]) and linting it ([`lint`]). Shared by `serve --tls gen` and `carafe cert`; the TLS
 //! listener itself lives in [`crate::tls`].
 
+pub mod csr;
 pub mod generate;
 pub mod inspect;
+pub mod key_type;
+pub mod lint;
+pub mod private_key;
 pub mod store;
 
 use std::fmt;
@@ -13,6 +18,7 @@ use std::str::FromStr;
 
 pub use generate::{GeneratedCert, MAX_VALIDITY_DAYS};
 pub use inspect::CertInfo;
+pub use key_type::KeyType;
 pub use store::{DevCert, DevCertStatus};
 
 /// A name a certificate is for: a DNS name or an IP address (which becomes an iPAddress SAN,

@@ -28,9 +28,9 @@ pub const DEV_CERT_DAYS: u32 = 365;
 pub const RENEW_BEFORE: Duration = Duration::days(30);
 
 /// Mode of private key files.
-const KEY_MODE: u32 = 0o600;
+pub const KEY_MODE: u32 = 0o600;
 /// Mode of certificate files.
-const CERT_MODE: u32 = 0o644;
+pub const CERT_MODE: u32 = 0o644;
 
 /// What happened to the development certificate at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,8 +241,9 @@ pub fn write_pair(
     Ok(())
 }
 
-/// Creates `path` (failing if it exists) with `mode` from the start, and syncs it.
-fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+/// Creates `path` (failing if it exists) with `mode` from the start, and syncs it: a key is
+/// never readable by others, not even for a moment.
+pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -12,6 +12,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Cert(CertCommand::New(args)) => cert::new(&args),
+        Command::Cert(CertCommand::Csr(args)) => cert::csr(&args),
+        Command::Cert(CertCommand::Show(args)) => cert::show(&args),
         Command::New(args) => new::run(&args),
     }
 }

@@ -13,7 +13,7 @@ use crate::cli::ServeArgs;
 use crate::config::{PortSource, ServeConfig, TlsMode};
 use crate::site::Site;
 use crate::tls::resolver::{Certificates, load_leaf};
-use crate::tls::{load_certified_key, server_config_with};
+use crate::tls::{load_certified_key, load_certified_key_with, server_config_with};
 
 /// Directory under the site root that holds the development certificate.
 pub const CERTS_DIR: &str = "certs";
@@ -205,7 +205,7 @@ fn check(args: &ServeArgs) -> anyhow::Result<()> {
         TlsMode::Files(pairs) => {
             let mut loaded = Vec::new();
             for pair in pairs {
-                load_certified_key(&pair.cert, &pair.key)?;
+                load_certified_key_with(&pair.cert, &pair.key, config.key_passphrase.as_ref())?;
                 loaded.push(format!(
                     "{} and {} load and match",
                     pair.cert.display(),
@@ -255,7 +255,10 @@ fn prepare_tls(config: &ServeConfig, root: &Path) -> anyhow::Result<Option<Prepa
             "supplied",
         ),
     };
-    let certs = Certificates::load(pairs, Box::new(load_leaf))?;
+    // The passphrase source is read again on each reload (a rotated key may have a new one).
+    let passphrase = config.key_passphrase.clone();
+    let loader = move |cert: &Path, key: &Path| load_leaf(cert, key, passphrase.as_ref());
+    let certs = Certificates::load(pairs, Box::new(loader))?;
     for cert in certs.loaded() {
         warn_about(&cert.info, &cert.cert_path);
     }

@@ -2,6 +2,7 @@
 //! with where it came from ([`super::Source`]).
 
 use super::{ServeConfig, TlsMode};
+use crate::certs::private_key::PassphraseSource;
 
 impl ServeConfig {
     /// The effective settings as TOML, each commented with where it came from (`--check`).
@@ -117,6 +118,19 @@ impl ServeConfig {
             }
             TlsMode::Files(pairs) => {
                 let _ = writeln!(out, "# certificates{}", src("tls"));
+                match &self.key_passphrase {
+                    Some(PassphraseSource::File(path)) => {
+                        let _ = writeln!(
+                            out,
+                            "key_passphrase_file = {:?}",
+                            path.display().to_string()
+                        );
+                    }
+                    Some(PassphraseSource::Env) => {
+                        let _ = writeln!(out, "# key passphrase: $CARAFE_KEY_PASSPHRASE");
+                    }
+                    None => {}
+                }
                 for pair in pairs {
                     let _ = writeln!(
                         out,

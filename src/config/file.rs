@@ -61,6 +61,7 @@ const SCHEMA: &[(&str, Option<&[&str]>)] = &[
             "cert",
             "key",
             "certs",
+            "key_passphrase_file",
             "hosts",
             "hsts",
             "hsts_include_subdomains",
@@ -213,6 +214,8 @@ pub struct TlsSection {
     /// `cert`/`key` above, that one is the default.
     #[serde(default)]
     pub certs: Vec<CertEntry>,
+    /// File holding the passphrase of an encrypted `key`, relative to the file's directory.
+    pub key_passphrase_file: Option<PathBuf>,
     /// Extra names for the `gen` certificate.
     #[serde(default)]
     pub hosts: Vec<String>,

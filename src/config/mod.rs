@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::certs::private_key::PassphraseSource;
 use crate::cli::{ServeArgs, TlsArg};
 use crate::http::HttpOptions;
 use crate::http::front::DEFAULT_REQUEST_TIMEOUT;
@@ -114,6 +115,9 @@ pub struct ServeConfig {
     pub port_source: PortSource,
     /// TLS mode.
     pub tls: TlsMode,
+    /// Where the passphrase of an encrypted `--key` comes from: `--key-passphrase-file`, else
+    /// `$CARAFE_KEY_PASSPHRASE`, else `[tls] key_passphrase_file`.
+    pub key_passphrase: Option<PassphraseSource>,
     /// Mounts, listing, SPA fallback, cache limits.
     pub site: SiteOptions,
     /// Behind a TLS-terminating router (`--behind-proxy`, or `$PORT` with no TLS option).
@@ -253,6 +257,13 @@ impl ServeConfig {
                 None => TlsMode::Gen { extra_hosts: hosts },
             },
         };
+        let key_passphrase =
+            PassphraseSource::from_flag_or_env(args.key_passphrase_file.as_deref()).or_else(|| {
+                f.tls
+                    .key_passphrase_file
+                    .as_ref()
+                    .map(|p| PassphraseSource::File(file_dir.join(p)))
+            });
         let tls_from_file =
             !tls_flag && (f.tls.mode.is_some() || f.tls.cert.is_some() || !f.tls.certs.is_empty());
         sources.insert("tls", Source::of(tls_flag, tls_from_file));
@@ -502,6 +513,7 @@ impl ServeConfig {
             addr: SocketAddr::new(ip, port),
             port_source,
             tls,
+            key_passphrase,
             router_mode,
             http,
             server,

@@ -1,10 +1,13 @@
 //! Loading a certificate chain and private key from PEM files, with one typed error per
 //! mistake people actually make: a missing or unreadable file, a directory, swapped
-//! `--cert`/`--key`, an encrypted key, a key that belongs to another certificate.
+//! `--cert`/`--key`, an encrypted key without (or with the wrong) passphrase, a key that belongs
+//! to another certificate.
 //!
 //! PEM is read with rustls-pki-types' `PemObject` (not the unmaintained rustls-pemfile). Keys
 //! may be PKCS#8, PKCS#1 (`openssl genrsa`) or SEC1 (`openssl ecparam -genkey`, with or
-//! without its leading `EC PARAMETERS` block); CRLF line endings are fine.
+//! without its leading `EC PARAMETERS` block); CRLF line endings are fine. Encrypted keys
+//! (PKCS#8 and the legacy `Proc-Type: 4,ENCRYPTED` form) are decrypted by
+//! [`crate::certs::private_key`] with the passphrase from a [`PassphraseSource`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +17,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 
 use super::config::crypto_provider;
+use crate::certs::private_key::{
+    self, KeyDecodeError, PASSPHRASE_ENV, PassphraseError, PassphraseSource,
+};
 
 /// Why a certificate or key could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +54,23 @@ pub enum LoadError {
     /// No key at all.
     #[error("no private key in {}: expected PEM with -----BEGIN PRIVATE KEY----- (or RSA/EC PRIVATE KEY)", .0.display())]
     NoPrivateKey(PathBuf),
-    /// The key is encrypted.
-    #[error("{} is an encrypted private key and carafe cannot decrypt it yet; write a decrypted copy with `openssl pkey -in {} -out server.key` and pass that", .0.display(), .0.display())]
-    EncryptedKey(PathBuf),
+    /// The key is encrypted and no passphrase was given.
+    #[error("{} is encrypted; pass --key-passphrase-file FILE or set {PASSPHRASE_ENV}", .0.display())]
+    EncryptedKeyNeedsPassphrase(PathBuf),
+    /// The passphrase does not decrypt the key.
+    #[error("wrong passphrase for {}", .0.display())]
+    WrongPassphrase(PathBuf),
+    /// The key is encrypted with something carafe cannot decrypt, or is damaged.
+    #[error("cannot decrypt {}: {detail}; write a decrypted copy with `openssl pkey -in {} -out server.key` and pass that", path.display(), path.display())]
+    UndecryptableKey {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The passphrase could not be read.
+    #[error(transparent)]
+    Passphrase(#[from] PassphraseError),
     /// Malformed PEM.
     #[error("{} is not valid PEM: {detail}", path.display())]
     BadPem {
@@ -87,24 +107,29 @@ pub enum LoadError {
     },
 }
 
-/// Reads `cert` (a PEM chain, leaf first) and `key`, checks that they belong together, and
-/// returns them ready for rustls.
+/// Reads `cert` (a PEM chain, leaf first) and an unencrypted `key`, checks that they belong
+/// together, and returns them ready for rustls.
 pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, LoadError> {
+    load_certified_key_with(cert, key, None)
+}
+
+/// Like [`load_certified_key`], decrypting an encrypted `key` with the passphrase from
+/// `passphrase`.
+pub fn load_certified_key_with(
+    cert: &Path,
+    key: &Path,
+    passphrase: Option<&PassphraseSource>,
+) -> Result<Arc<CertifiedKey>, LoadError> {
     let cert_bytes = read("certificate", cert)?;
     let key_bytes = read("key", key)?;
 
     let chain = CertificateDer::pem_slice_iter(&cert_bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad_pem(cert, e))?;
-    // An encrypted key may not even parse as PEM (the legacy `Proc-Type` form has headers),
-    // so recognise it first.
-    if is_encrypted(&key_bytes) {
-        return Err(LoadError::EncryptedKey(key.to_path_buf()));
-    }
-    let parsed_key = PrivateKeyDer::from_pem_slice(&key_bytes);
 
     if chain.is_empty() {
-        let cert_holds_key = PrivateKeyDer::from_pem_slice(&cert_bytes).is_ok();
+        let cert_holds_key = PrivateKeyDer::from_pem_slice(&cert_bytes).is_ok()
+            || private_key::is_encrypted(&cert_bytes);
         let key_holds_cert = has_certificate(&key_bytes);
         return Err(match (cert_holds_key, key_holds_cert) {
             (true, true) => LoadError::Swapped {
@@ -115,14 +140,7 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, 
             _ => LoadError::NoCertificate(cert.to_path_buf()),
         });
     }
-    let private_key = match parsed_key {
-        Ok(k) => k,
-        Err(pem::Error::NoItemsFound) if has_certificate(&key_bytes) => {
-            return Err(LoadError::KeyFileHoldsCert(key.to_path_buf()));
-        }
-        Err(pem::Error::NoItemsFound) => return Err(LoadError::NoPrivateKey(key.to_path_buf())),
-        Err(e) => return Err(bad_pem(key, e)),
-    };
+    let private_key = decode_private_key(key, &key_bytes, passphrase)?;
 
     let provider = crypto_provider();
     let signing_key = provider
@@ -160,6 +178,61 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, 
     }
 }
 
+/// Reads a private key file (PKCS#8, PKCS#1 or SEC1; encrypted ones with `passphrase`).
+pub fn load_private_key(
+    path: &Path,
+    passphrase: Option<&PassphraseSource>,
+) -> Result<PrivateKeyDer<'static>, LoadError> {
+    let bytes = read("key", path)?;
+    decode_private_key(path, &bytes, passphrase)
+}
+
+/// The SubjectPublicKeyInfo (DER) of a private key, to compare with a certificate's.
+pub fn public_key_of(path: &Path, key: PrivateKeyDer<'static>) -> Result<Vec<u8>, LoadError> {
+    let unsupported = |detail: String| LoadError::UnsupportedKey {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let signing_key = crypto_provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| unsupported(e.to_string()))?;
+    signing_key
+        .public_key()
+        .map(|spki| spki.as_ref().to_vec())
+        .ok_or_else(|| unsupported("its public key cannot be derived".into()))
+}
+
+fn decode_private_key(
+    path: &Path,
+    bytes: &[u8],
+    passphrase: Option<&PassphraseSource>,
+) -> Result<PrivateKeyDer<'static>, LoadError> {
+    // An encrypted key may not even parse as PEM (the legacy `Proc-Type` form has headers),
+    // so recognise it first.
+    if private_key::is_encrypted(bytes) {
+        let passphrase = passphrase.map(PassphraseSource::load).transpose()?;
+        return private_key::decrypt_pem(bytes, passphrase.as_ref()).map_err(|e| match e {
+            KeyDecodeError::NeedsPassphrase => {
+                LoadError::EncryptedKeyNeedsPassphrase(path.to_path_buf())
+            }
+            KeyDecodeError::WrongPassphrase => LoadError::WrongPassphrase(path.to_path_buf()),
+            other => LoadError::UndecryptableKey {
+                path: path.to_path_buf(),
+                detail: other.to_string(),
+            },
+        });
+    }
+    match PrivateKeyDer::from_pem_slice(bytes) {
+        Ok(k) => Ok(k),
+        Err(pem::Error::NoItemsFound) if has_certificate(bytes) => {
+            Err(LoadError::KeyFileHoldsCert(path.to_path_buf()))
+        }
+        Err(pem::Error::NoItemsFound) => Err(LoadError::NoPrivateKey(path.to_path_buf())),
+        Err(e) => Err(bad_pem(path, e)),
+    }
+}
+
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, LoadError> {
     std::fs::read(path).map_err(|cause| LoadError::Io {
         what,
@@ -177,12 +250,6 @@ fn bad_pem(path: &Path, err: pem::Error) -> LoadError {
 
 fn has_certificate(bytes: &[u8]) -> bool {
     CertificateDer::pem_slice_iter(bytes).any(|c| c.is_ok())
-}
-
-fn is_encrypted(bytes: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(bytes);
-    text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-        || text.contains("Proc-Type: 4,ENCRYPTED")
 }
 
 #[cfg(test)]
@@ -231,7 +298,9 @@ mod tests {
         assert!(msg(&k1, &c1).contains("swapped"));
         assert!(msg(&k1, &k1).contains("holds a private key"));
         assert!(msg(&c1, &c1).contains("holds a certificate"));
-        assert!(msg(&c1, &enc).contains("encrypted private key"));
+        assert!(msg(&c1, &enc).ends_with(
+            "enc.key is encrypted; pass --key-passphrase-file FILE or set CARAFE_KEY_PASSPHRASE"
+        ));
         assert!(msg(&empty, &k1).contains("no certificate in"));
         assert!(msg(&c1, &empty).contains("no private key in"));
         let m = msg(&c1, &missing);

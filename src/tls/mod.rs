@@ -11,4 +11,4 @@ pub mod resolver;
 
 pub use accept::TLS_HANDSHAKE_TIMEOUT;
 pub use config::{crypto_provider, server_config, server_config_with};
-pub use load::{LoadError, load_certified_key};
+pub use load::{LoadError, load_certified_key, load_certified_key_with};

@@ -19,6 +19,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
 use super::load::LoadError;
+use crate::certs::private_key::PassphraseSource;
 use crate::certs::{CertInfo, Host};
 
 /// One certificate as loaded: the files it came from, its parsed leaf, and what rustls serves.
@@ -34,9 +35,14 @@ pub struct LoadedCert {
     pub key: Arc<CertifiedKey>,
 }
 
-/// Loads `cert` and `key` ([`super::load_certified_key`]) and parses the leaf.
-pub fn load_leaf(cert: &std::path::Path, key: &std::path::Path) -> Result<LoadedCert, LoadError> {
-    let certified = super::load_certified_key(cert, key)?;
+/// Loads `cert` and `key` ([`super::load_certified_key_with`], decrypting the key with
+/// `passphrase` when it is encrypted) and parses the leaf.
+pub fn load_leaf(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    passphrase: Option<&PassphraseSource>,
+) -> Result<LoadedCert, LoadError> {
+    let certified = super::load_certified_key_with(cert, key, passphrase)?;
     let info = CertInfo::from_der(&certified.cert[0]).map_err(|err| LoadError::BadPem {
         path: cert.to_path_buf(),
         detail: format!("the certificate cannot be parsed: {err}"),
@@ -186,7 +192,7 @@ mod tests {
     }
 
     fn loader() -> Box<Loader> {
-        Box::new(load_leaf)
+        Box::new(|cert, key| load_leaf(cert, key, None))
     }
 
     fn served(certs: &Certificates, name: Option<&str>) -> String {

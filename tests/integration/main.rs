@@ -6,6 +6,8 @@
 
 mod browser;
 mod cert_cmd;
+mod cert_doctor;
+mod cert_keys;
 mod config_file;
 mod dev_mode;
 mod example_app;

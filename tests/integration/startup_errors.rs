@@ -59,6 +59,8 @@ fn port_in_use() {
     );
 }
 
+/// Case A16: a missing, unreadable (mode 000) or directory `--key`/`--cert` stops startup
+/// before binding, naming the file and the OS error.
 #[test]
 fn missing_unreadable_or_directory_cert_files() {
     let site = site_copy();
@@ -100,6 +102,7 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
+/// Case A15: a mismatched pair names both files; swapped arguments say which holds what.
 #[test]
 fn mismatched_swapped_and_empty_files() {
     let site = site_copy();
@@ -174,7 +177,12 @@ fn legacy_encrypted_key_leaf_order_and_mount_overlap() {
         site.path(),
         &["--cert", &crt, "--key", legacy.to_str().unwrap()],
     );
-    assert!(err.contains("is an encrypted private key"), "{err}");
+    assert!(
+        err.contains(
+            "legacy.key is encrypted; pass --key-passphrase-file FILE or set CARAFE_KEY_PASSPHRASE"
+        ),
+        "{err}"
+    );
 
     // A chain with the intermediate first: the key matches certificate #2.
     let (crt_b, key_b) = write_pair(site.path(), "b");

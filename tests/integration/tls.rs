@@ -45,6 +45,8 @@ fn sans(pem: &[u8]) -> (Vec<String>, Vec<IpAddr>) {
     (dns, ips)
 }
 
+/// Cases A12, A13, A14 for `--tls gen`: every name a SAN, CA:FALSE, serverAuth, ECDSA P-256,
+/// notBefore in the past, at most 825 days.
 #[test]
 fn generated_certificate_has_browser_grade_properties() {
     let site = site_copy();
