@@ -44,5 +44,5 @@ sleep 1
 dump=$(ls -t "$work"/cg.out* | head -1)
 total=$(callgrind_annotate "$dump" 2>/dev/null | sed -n 's/^\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
 echo "callgrind: $mode $path: $((total / requests)) instructions per request ($total for $requests)"
-callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | sed -n '/file:function/,$p' | head -45 \
+callgrind_annotate ${INCLUSIVE:+--inclusive=yes} "$dump" 2>/dev/null | sed -n '/file:function/,$p' | head -${TOP:-45} \
   | cut -c1-160

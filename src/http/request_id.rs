@@ -3,6 +3,8 @@
 //! fresh random id. The id is echoed on the response, written in the access log and given to
 //! templates as `request.id`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 /// `X-Request-Id`.
@@ -12,7 +14,7 @@ pub const MIN_REQUEST_ID_LEN: usize = 20;
 /// Longest incoming id kept (Heroku's rule); longer ones are replaced, so a client cannot
 /// bloat every log line.
 pub const MAX_REQUEST_ID_LEN: usize = 200;
-/// Random bytes in a generated id (hex-encoded: 32 characters).
+/// Bytes in a generated id (hex-encoded: 32 characters).
 const GENERATED_ID_BYTES: usize = 16;
 
 /// The request's id, a request extension.
@@ -28,23 +30,44 @@ impl RequestId {
             .map_or_else(Self::generate, |v| RequestId(v.clone()))
     }
 
-    /// A new random id: 32 hex digits.
+    /// A new id: 32 hex digits, unique within the process and, through a random per-process
+    /// key, across instances. Ids are for following a request through logs, not secrets, so
+    /// they come from a counter mixed by SplitMix64 (a few nanoseconds) rather than the
+    /// system's cryptographic generator (a lock and a DRBG step per request).
     pub fn generate() -> Self {
-        let mut bytes = [0u8; GENERATED_ID_BYTES];
-        if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-            // The system RNG failing is not a reason to fail a request; a time-based id is
-            // still unique enough to follow one request through the logs.
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            bytes = nanos.to_le_bytes();
+        static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let key = *KEY.get_or_init(|| {
+            let mut bytes = [0u8; 8];
+            if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+                // Without the system generator, the clock still tells instances apart.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                bytes = (nanos as u64).to_le_bytes();
+            }
+            u64::from_le_bytes(bytes)
+        });
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        // Two outputs of one SplitMix64 stream, so consecutive ids share no visible pattern.
+        let (hi, lo) = (
+            splitmix64(key ^ n.wrapping_mul(2)),
+            splitmix64(key ^ (n.wrapping_mul(2) + 1)),
+        );
+        let mut hex = [0u8; GENERATED_ID_BYTES * 2];
+        for (i, byte) in hi
+            .to_be_bytes()
+            .into_iter()
+            .chain(lo.to_be_bytes())
+            .enumerate()
+        {
+            hex[2 * i] = b"0123456789abcdef"[usize::from(byte >> 4)];
+            hex[2 * i + 1] = b"0123456789abcdef"[usize::from(byte & 15)];
         }
-        let mut hex = String::with_capacity(GENERATED_ID_BYTES * 2);
-        for b in bytes {
-            hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-            hex.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-        }
-        RequestId(HeaderValue::try_from(hex).unwrap_or(HeaderValue::from_static("-")))
+        RequestId(
+            HeaderValue::from_maybe_shared(bytes::Bytes::copy_from_slice(&hex))
+                .unwrap_or(HeaderValue::from_static("-")),
+        )
     }
 
     /// The id as header value.
@@ -65,6 +88,14 @@ impl std::fmt::Display for RequestId {
 }
 
 /// 20–200 characters of `[A-Za-z0-9+/=-]`.
+/// SplitMix64's output function: a bijection on u64 that spreads every input bit.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 fn is_valid(id: &[u8]) -> bool {
     (MIN_REQUEST_ID_LEN..=MAX_REQUEST_ID_LEN).contains(&id.len())
         && id

@@ -24,7 +24,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The two limits, per connection.
@@ -41,9 +40,6 @@ pub struct Timeouts {
 pub struct Activity {
     timeouts: Timeouts,
     state: Mutex<State>,
-    /// Wakes [`Activity::expired`] when the deadline moves (a head starts arriving, a
-    /// request begins or ends), so an earlier deadline is never slept past.
-    changed: Notify,
 }
 
 #[derive(Debug)]
@@ -65,7 +61,6 @@ impl Activity {
                 http2: false,
                 since: Instant::now(),
             }),
-            changed: Notify::new(),
         })
     }
 
@@ -79,8 +74,6 @@ impl Activity {
         if state.in_flight == 0 && !state.reading_head && !state.http2 {
             state.reading_head = true;
             state.since = Instant::now();
-            drop(state);
-            self.changed.notify_one();
         }
     }
 
@@ -90,8 +83,6 @@ impl Activity {
         state.in_flight += 1;
         state.reading_head = false;
         state.http2 |= http2;
-        drop(state);
-        self.changed.notify_one();
         RequestGuard {
             activity: Arc::clone(self),
         }
@@ -109,20 +100,20 @@ impl Activity {
     }
 
     /// Completes when the connection has been idle, or slow to send a head, for too long.
+    ///
+    /// The deadline can move earlier while this sleeps (an idle connection starts sending a
+    /// head: its keep-alive deadline becomes a header deadline). Rather than waking this task
+    /// on every request to say so, it never sleeps longer than the header timeout: a head
+    /// begun during a sleep is then seen before its own deadline, which is kept exactly.
     pub async fn expired(&self) {
+        let longest = self.timeouts.header_read;
         loop {
-            // Registered before the deadline is read, so a change in between is not missed.
-            let changed = self.changed.notified();
+            let now = Instant::now();
             match self.deadline() {
-                Some(deadline) if deadline <= Instant::now() => return,
-                Some(deadline) => {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(deadline) => {}
-                        () = changed => {}
-                    }
-                }
+                Some(deadline) if deadline <= now => return,
+                Some(deadline) => tokio::time::sleep_until(deadline.min(now + longest)).await,
                 // A request is in flight: no deadline until it ends.
-                None => changed.await,
+                None => tokio::time::sleep(longest).await,
             }
         }
     }
@@ -141,8 +132,6 @@ impl Drop for RequestGuard {
         if state.in_flight == 0 {
             state.reading_head = false;
             state.since = Instant::now();
-            drop(state);
-            self.activity.changed.notify_one();
         }
     }
 }
