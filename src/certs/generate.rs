@@ -57,6 +57,19 @@ pub enum GenerateError {
 
 /// Makes a self-signed leaf certificate for `hosts`, valid for `days`.
 pub fn self_signed(hosts: &[Host], days: u32) -> Result<GeneratedCert, GenerateError> {
+    let params = leaf_params(hosts, days)?;
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let cert = params.self_signed(&key)?;
+    Ok(GeneratedCert {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        cert_der: cert.der().clone(),
+    })
+}
+
+/// The parameters of a development leaf for `hosts`, valid for `days` from now (see the module
+/// docs); shared by the self-signed leaf and the one the local CA signs.
+pub(crate) fn leaf_params(hosts: &[Host], days: u32) -> Result<CertificateParams, GenerateError> {
     if days > MAX_VALIDITY_DAYS {
         return Err(GenerateError::TooLong(days));
     }
@@ -84,18 +97,11 @@ pub fn self_signed(hosts: &[Host], days: u32) -> Result<GeneratedCert, GenerateE
     params.not_before = now - BACKDATE;
     params.not_after = now + Duration::days(i64::from(days));
     params.serial_number = Some(random_serial());
-
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let cert = params.self_signed(&key)?;
-    Ok(GeneratedCert {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        cert_der: cert.der().clone(),
-    })
+    Ok(params)
 }
 
 /// A random positive 128-bit serial (RFC 5280 §4.1.2.2: unique, at most 20 octets).
-fn random_serial() -> SerialNumber {
+pub(crate) fn random_serial() -> SerialNumber {
     let mut bytes = [0u8; 16];
     // The system RNG failing is not recoverable; a fixed serial would still be valid.
     let _ = aws_lc_rs::rand::fill(&mut bytes);

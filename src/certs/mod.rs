@@ -3,9 +3,12 @@
 //! certificate back ([`inspect`]). Shared by `serve --tls gen` and `carafe cert`; the TLS
 //! listener itself lives in [`crate::tls`].
 
+pub mod ca;
+pub mod ca_leaf;
 pub mod generate;
 pub mod inspect;
 pub mod store;
+pub mod trust;
 
 use std::fmt;
 use std::net::IpAddr;

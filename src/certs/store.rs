@@ -28,7 +28,7 @@ pub const DEV_CERT_DAYS: u32 = 365;
 pub const RENEW_BEFORE: Duration = Duration::days(30);
 
 /// Mode of private key files.
-const KEY_MODE: u32 = 0o600;
+pub(crate) const KEY_MODE: u32 = 0o600;
 /// Mode of certificate files.
 const CERT_MODE: u32 = 0o644;
 
@@ -148,7 +148,7 @@ pub fn ensure_dev_cert(dir: &Path, hosts: &[Host]) -> Result<DevCert, StoreError
 }
 
 /// Reads a certificate that must be carafe's own.
-fn read_own_cert(path: &Path) -> Result<CertInfo, StoreError> {
+pub(crate) fn read_own_cert(path: &Path) -> Result<CertInfo, StoreError> {
     let foreign = || StoreError::Foreign(path.to_path_buf());
     let der = CertificateDer::from_pem_file(path).map_err(|_| foreign())?;
     let info = CertInfo::from_der(&der).map_err(|_| foreign())?;
@@ -158,7 +158,7 @@ fn read_own_cert(path: &Path) -> Result<CertInfo, StoreError> {
     Ok(info)
 }
 
-fn key_matches(cert_path: &Path, key_path: &Path) -> bool {
+pub(crate) fn key_matches(cert_path: &Path, key_path: &Path) -> bool {
     crate::tls::load::load_certified_key(cert_path, key_path).is_ok()
 }
 
@@ -222,7 +222,7 @@ pub fn write_pair(
 }
 
 /// Creates `path` (failing if it exists) with `mode` from the start, and syncs it.
-fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+pub(crate) fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

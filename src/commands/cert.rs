@@ -1,7 +1,10 @@
-//! `carafe cert ...`: the openssl commands of the Flask TLS tutorial, replaced.
+//! `carafe cert ...`: the openssl commands of the Flask TLS tutorial, replaced, and the local CA
+//! (`cert ca`, `cert trust`, `cert untrust`) that mkcert would otherwise provide.
 
+use crate::certs::ca::{self, CaStatus, LocalCa, PERMITTED_DNS, PERMITTED_IPS};
 use crate::certs::generate::self_signed;
 use crate::certs::store::{WriteMode, write_pair};
+use crate::certs::trust::{self, Outcome, TrustEnv};
 use crate::certs::{CertInfo, Host, local_hosts};
 use crate::cli::CertNewArgs;
 
@@ -18,7 +21,15 @@ pub fn new(args: &CertNewArgs) -> anyhow::Result<()> {
     } else {
         hosts
     };
-    let generated = self_signed(&hosts, args.days)?;
+    let signer = if args.ca {
+        Some(ca::open(&ca::default_dir()?)?)
+    } else {
+        None
+    };
+    let generated = match &signer {
+        Some(ca) => ca.issue_leaf(&hosts, args.days)?,
+        None => self_signed(&hosts, args.days)?,
+    };
     let cert_path = args.out.join(CERT_FILE);
     let key_path = args.out.join(KEY_FILE);
     let mode = if args.force {
@@ -42,11 +53,131 @@ pub fn new(args: &CertNewArgs) -> anyhow::Result<()> {
         args.days
     );
     println!("sha256 fingerprint: {}", info.fingerprint);
+    if let Some(ca) = &signer {
+        println!(
+            "signed by: {} (chain: leaf + intermediate in {})",
+            ca.intermediate
+                .common_name
+                .as_deref()
+                .unwrap_or("the local CA"),
+            cert_path.display()
+        );
+    }
     println!(
         "serve with: carafe serve --cert {} --key {}",
         cert_path.display(),
         key_path.display()
     );
+    Ok(())
+}
+
+/// `println!` that ignores a closed stdout (`carafe cert ca | head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `carafe cert ca`: creates the local CA on the first run, shows it on later ones.
+pub fn ca() -> anyhow::Result<()> {
+    let dir = ca::default_dir()?;
+    let (ca, status) = ca::open_or_create(&dir)?;
+    match status {
+        CaStatus::Created => say!("created the local CA in {}", dir.display()),
+        CaStatus::Existing => say!(
+            "the local CA in {} (it exists; nothing was changed)",
+            dir.display()
+        ),
+    }
+    print_ca(&ca);
+    say!("next: carafe cert trust    (then: carafe serve --tls ca)");
+    Ok(())
+}
+
+fn print_ca(ca: &LocalCa) {
+    let p = &ca.paths;
+    say!("root:             {}", p.root_cert.display());
+    say!("  subject:        CN={}", ca.root_name());
+    say!(
+        "  valid:          {} to {}",
+        ca.root.not_before.date(),
+        ca.root.not_after.date()
+    );
+    say!("  sha256:         {}", ca.root_fingerprint());
+    say!(
+        "root key:         {} (mode 0600; kept so a new intermediate needs no new import: whoever reads it can issue certificates that machines trusting this root accept)",
+        p.root_key.display()
+    );
+    say!("intermediate:     {}", p.intermediate_cert.display());
+    say!(
+        "  valid:          {} to {}",
+        ca.intermediate.not_before.date(),
+        ca.intermediate.not_after.date()
+    );
+    say!("  sha256:         {}", ca.intermediate.fingerprint);
+    say!(
+        "intermediate key: {} (mode 0600)",
+        p.intermediate_key.display()
+    );
+    let mut allowed: Vec<String> = PERMITTED_DNS
+        .iter()
+        .map(|d| format!("{d}, *.{d}"))
+        .collect();
+    allowed.extend(PERMITTED_IPS.iter().map(|(a, n)| format!("{a}/{n}")));
+    say!(
+        "signs only:       {} (name constraints)",
+        allowed.join(", ")
+    );
+}
+
+/// `carafe cert trust` (`add`) and `carafe cert untrust`: one line per store, the commands to
+/// run where carafe cannot, and an error when a store that should have changed did not.
+pub fn trust(add: bool) -> anyhow::Result<()> {
+    let ca = ca::open(&ca::default_dir()?)?;
+    let env = TrustEnv::detect();
+    let steps = if add {
+        trust::trust(&ca, &env)
+    } else {
+        trust::untrust(&ca, &env)
+    };
+    say!(
+        "{} the root {} ({})",
+        if add { "trusting" } else { "untrusting" },
+        ca.paths.root_cert.display(),
+        ca.root_name()
+    );
+    say!("  sha256: {}", ca.root_fingerprint());
+    let mut first_error = None;
+    let mut failures = 0;
+    for step in &steps {
+        let (line, commands) = match &step.outcome {
+            Outcome::Done(what) => (what.clone(), &[][..]),
+            Outcome::Unchanged(what) => (format!("{what}; nothing to do"), &[][..]),
+            Outcome::Skipped(why) => (format!("skipped: {why}"), &[][..]),
+            Outcome::Manual { why, commands } => (format!("to do by hand: {why}:"), &commands[..]),
+            Outcome::Failed { error, commands } => {
+                failures += 1;
+                first_error.get_or_insert_with(|| error.clone());
+                (format!("FAILED: {error}"), &commands[..])
+            }
+        };
+        say!("{}: {line}", step.store);
+        for command in commands {
+            say!("    {command}");
+        }
+    }
+    if let Some(error) = first_error {
+        anyhow::bail!(
+            "{failures} trust store(s) not {}: {error}",
+            if add { "updated" } else { "cleaned" }
+        );
+    }
+    if add {
+        say!(
+            "next: restart the browser (it reads its trust store at start), then carafe serve --tls ca"
+        );
+    }
     Ok(())
 }
 

@@ -12,6 +12,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Cert(CertCommand::New(args)) => cert::new(&args),
+        Command::Cert(CertCommand::Ca) => cert::ca(),
+        Command::Cert(CertCommand::Trust) => cert::trust(true),
+        Command::Cert(CertCommand::Untrust) => cert::trust(false),
         Command::New(args) => new::run(&args),
     }
 }

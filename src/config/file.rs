@@ -199,13 +199,13 @@ pub struct ServerSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSection {
-    /// `gen` or `off` (with `cert` and `key`, the files are served).
+    /// `gen`, `ca` or `off` (with `cert` and `key`, the files are served).
     pub mode: Option<TlsFileMode>,
     /// Certificate chain (PEM), relative to the file's directory.
     pub cert: Option<PathBuf>,
     /// Private key (PEM), relative to the file's directory.
     pub key: Option<PathBuf>,
-    /// Extra names for the `gen` certificate.
+    /// Extra names for the `gen` or `ca` certificate.
     #[serde(default)]
     pub hosts: Vec<String>,
     /// HSTS max-age in seconds (`0` turns HSTS off, also for `cert`/`key`).
@@ -220,8 +220,10 @@ pub struct TlsSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsFileMode {
-    /// A development certificate.
+    /// A self-signed development certificate.
     Gen,
+    /// A development certificate from the local CA.
+    Ca,
     /// Plain HTTP.
     Off,
 }

@@ -1,0 +1,485 @@
+//! The local CA: `cert ca` makes a constrained root + intermediate once; `serve --tls ca` serves
+//! a leaf that clients trusting only the root accept (reqwest, `openssl verify`, `s_client`);
+//! the intermediate cannot sign for public names; `cert trust` puts the root into an NSS
+//! database that headless Chromium then trusts, and `cert untrust` takes it out again.
+//!
+//! Every test has its own `CARAFE_CA_DIR`, `HOME` and `CARAFE_TRUST_DIR`, so nothing outside
+//! its temporary directory is touched.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use reqwest::StatusCode;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::harness::{Carafe, bin, client, have, site_copy, stderr_of};
+
+/// `carafe ARGS...` in `cwd` with `env` added.
+fn carafe(args: &[&str], cwd: &Path, env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).current_dir(cwd).env_remove("PORT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run carafe")
+}
+
+/// Whether `program` is installed; when not, the test is skipped, except under CI.
+fn tool(program: &str) -> bool {
+    if have(program) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI installs {program}; it is missing"
+    );
+    eprintln!("skipping: {program} is not installed");
+    false
+}
+
+/// A fresh CA in `tmp/ca`.
+fn make_ca(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("ca");
+    let out = carafe(&["cert", "ca"], tmp, &[("CARAFE_CA_DIR", &dir)]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    dir
+}
+
+fn der_of(pem: &[u8]) -> Vec<Vec<u8>> {
+    CertificateDer::pem_slice_iter(pem)
+        .map(|c| c.expect("pem").to_vec())
+        .collect()
+}
+
+fn sha256_colon(der: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+    d.as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn ski(cert: &X509Certificate<'_>) -> Vec<u8> {
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        })
+        .expect("subjectKeyIdentifier")
+}
+
+fn aki(cert: &X509Certificate<'_>) -> Vec<u8> {
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                a.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => None,
+        })
+        .expect("authorityKeyIdentifier")
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn cert_ca_makes_a_constrained_root_and_intermediate_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    let out = carafe(&["cert", "ca"], tmp.path(), &[("CARAFE_CA_DIR", &dir)]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("created the local CA in {}", dir.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("next: carafe cert trust"), "{stdout}");
+
+    let root_pem = std::fs::read(dir.join("root.crt")).unwrap();
+    let root_der = der_of(&root_pem).remove(0);
+    assert!(
+        stdout.contains(&format!("  sha256:         {}", sha256_colon(&root_der))),
+        "{stdout}"
+    );
+    let (_, root) = X509Certificate::from_der(&root_der).unwrap();
+    let bc = root.basic_constraints().unwrap().expect("basicConstraints");
+    assert!(bc.critical && bc.value.ca, "root is CA:TRUE, critical");
+    assert_eq!(bc.value.path_len_constraint, Some(1));
+    let ku = root.key_usage().unwrap().expect("keyUsage");
+    assert!(ku.critical && ku.value.key_cert_sign() && ku.value.crl_sign());
+    assert!(!ku.value.digital_signature());
+    let years = (root.validity().not_after.timestamp() - root.validity().not_before.timestamp())
+        / (365 * 86_400);
+    assert_eq!(years, 10);
+    let user_host = root
+        .subject()
+        .iter_organizational_unit()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .expect("OU")
+        .to_string();
+    assert!(user_host.contains('@'), "{user_host}");
+    assert_eq!(
+        root.subject()
+            .iter_organization()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap(),
+        "carafe local CA"
+    );
+
+    let inter_der = der_of(&std::fs::read(dir.join("intermediate.crt")).unwrap()).remove(0);
+    let (_, inter) = X509Certificate::from_der(&inter_der).unwrap();
+    let bc = inter
+        .basic_constraints()
+        .unwrap()
+        .expect("basicConstraints");
+    assert!(bc.critical && bc.value.ca);
+    assert_eq!(bc.value.path_len_constraint, Some(0));
+    assert!(inter.key_usage().unwrap().unwrap().value.key_cert_sign());
+    assert_eq!(aki(&inter), ski(&root));
+    let days =
+        (inter.validity().not_after.timestamp() - inter.validity().not_before.timestamp()) / 86_400;
+    assert!(days <= 825, "{days}");
+    let nc = inter.name_constraints().unwrap().expect("nameConstraints");
+    assert!(nc.critical);
+    let permitted = nc.value.permitted_subtrees.as_ref().expect("permitted");
+    let mut dns = Vec::new();
+    let mut ips = Vec::new();
+    for subtree in permitted {
+        match &subtree.base {
+            GeneralName::DNSName(d) => dns.push(d.to_string()),
+            GeneralName::IPAddress(b) => ips.push(b.to_vec()),
+            other => panic!("unexpected subtree {other:?}"),
+        }
+    }
+    for want in ["localhost", "test"] {
+        assert!(dns.contains(&want.to_string()), "{dns:?}");
+    }
+    assert!(ips.contains(&vec![127, 0, 0, 0, 255, 0, 0, 0]), "{ips:?}");
+    assert!(
+        ips.contains(&vec![192, 168, 0, 0, 255, 255, 0, 0]),
+        "{ips:?}"
+    );
+    assert!(nc.value.excluded_subtrees.is_none());
+
+    let files = [
+        "root.crt",
+        "root.key",
+        "intermediate.crt",
+        "intermediate.key",
+    ];
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("root.key")), 0o600);
+        assert_eq!(mode(&dir.join("intermediate.key")), 0o600);
+    }
+    let before: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
+    let again = carafe(&["cert", "ca"], tmp.path(), &[("CARAFE_CA_DIR", &dir)]);
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        stdout.contains("it exists; nothing was changed"),
+        "{stdout}"
+    );
+    for (file, old) in files.iter().zip(&before) {
+        assert_eq!(
+            &std::fs::read(dir.join(file)).unwrap(),
+            old,
+            "{file} changed"
+        );
+    }
+
+    // Half a CA is never completed or overwritten.
+    std::fs::remove_file(dir.join("intermediate.key")).unwrap();
+    let broken = carafe(&["cert", "ca"], tmp.path(), &[("CARAFE_CA_DIR", &dir)]);
+    assert!(!broken.status.success());
+    let err = stderr_of(&broken);
+    assert!(
+        err.contains("is incomplete (intermediate.key missing); carafe never overwrites CA files"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.join("root.key")).unwrap(), before[1]);
+}
+
+#[tokio::test]
+async fn serve_tls_ca_chain_verifies_against_the_root_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = make_ca(tmp.path());
+    let site = site_copy();
+    let ca_env = ca.to_str().unwrap();
+    let server = Carafe::start_with_env(
+        site.path(),
+        &["--tls", "ca", "--host", "app.test"],
+        &[("CARAFE_CA_DIR", ca_env)],
+    );
+    assert!(
+        server
+            .stdout()
+            .iter()
+            .any(|l| l.contains("carafe-ca-leaf.crt (created) for localhost, 127.0.0.1, ::1")),
+        "{:?}",
+        server.stdout()
+    );
+    let root_pem = std::fs::read(ca.join("root.crt")).unwrap();
+    let c = client(&root_pem, server.addr, false);
+    let resp = c.get(server.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("Serve your Jinja site"));
+
+    let chain_path = site.path().join("certs/carafe-ca-leaf.crt");
+    let chain = der_of(&std::fs::read(&chain_path).unwrap());
+    assert_eq!(chain.len(), 2, "leaf + intermediate");
+    let inter_der = der_of(&std::fs::read(ca.join("intermediate.crt")).unwrap()).remove(0);
+    assert_eq!(chain[1], inter_der);
+    let (_, leaf) = X509Certificate::from_der(&chain[0]).unwrap();
+    let (_, inter) = X509Certificate::from_der(&inter_der).unwrap();
+    assert_eq!(aki(&leaf), ski(&inter));
+    assert!(!ski(&leaf).is_empty());
+    assert!(!leaf.is_ca());
+    assert!(
+        leaf.extended_key_usage()
+            .unwrap()
+            .unwrap()
+            .value
+            .server_auth
+    );
+    assert!(leaf.key_usage().unwrap().unwrap().value.digital_signature());
+    let days =
+        (leaf.validity().not_after.timestamp() - leaf.validity().not_before.timestamp()) / 86_400;
+    assert!(days <= 366, "{days}");
+    #[cfg(unix)]
+    assert_eq!(mode(&site.path().join("certs/carafe-ca-leaf.key")), 0o600);
+
+    if tool("openssl") {
+        let leaf_pem = tmp.path().join("leaf.pem");
+        let first = String::from_utf8(std::fs::read(&chain_path).unwrap()).unwrap();
+        let end = first.find("-----END CERTIFICATE-----").unwrap() + 26;
+        std::fs::write(&leaf_pem, &first[..end]).unwrap();
+        let verify = Command::new("openssl")
+            .args(["verify", "-x509_strict", "-purpose", "sslserver"])
+            .args(["-verify_hostname", "app.test", "-CAfile"])
+            .arg(ca.join("root.crt"))
+            .arg("-untrusted")
+            .arg(ca.join("intermediate.crt"))
+            .arg(&leaf_pem)
+            .output()
+            .unwrap();
+        assert!(
+            verify.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&verify.stdout),
+            stderr_of(&verify)
+        );
+
+        let s_client = Command::new("openssl")
+            .args(["s_client", "-connect", &server.addr.to_string()])
+            .args([
+                "-servername",
+                "localhost",
+                "-verify_return_error",
+                "-showcerts",
+            ])
+            .arg("-CAfile")
+            .arg(ca.join("root.crt"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&s_client.stdout);
+        assert!(s_client.status.success(), "{text}{}", stderr_of(&s_client));
+        assert!(text.contains("Verify return code: 0 (ok)"), "{text}");
+        assert_eq!(
+            text.matches("-----BEGIN CERTIFICATE-----").count(),
+            2,
+            "{text}"
+        );
+    }
+    drop(server);
+
+    // Restarted: the same leaf is reused.
+    let again = Carafe::start_with_env(
+        site.path(),
+        &["--tls", "ca", "--host", "app.test"],
+        &[("CARAFE_CA_DIR", ca_env)],
+    );
+    assert!(
+        again.stdout().iter().any(|l| l.contains("(reused)")),
+        "{:?}",
+        again.stdout()
+    );
+    assert_eq!(der_of(&std::fs::read(&chain_path).unwrap())[0], chain[0]);
+}
+
+#[test]
+fn serve_tls_ca_without_a_ca_or_for_a_public_name_fails_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = site_copy();
+    let missing = tmp.path().join("no-ca");
+    let out = carafe(
+        &[
+            "serve",
+            "--root",
+            site.path().to_str().unwrap(),
+            "--tls",
+            "ca",
+            "--port",
+            "0",
+        ],
+        tmp.path(),
+        &[("CARAFE_CA_DIR", &missing)],
+    );
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.lines().any(|l| l
+            == format!(
+                "carafe: error: no local CA in {}; create one with `carafe cert ca`",
+                missing.display()
+            )),
+        "{err}"
+    );
+    assert!(!site.path().join("certs/carafe-ca-leaf.crt").exists());
+
+    let ca = make_ca(tmp.path());
+    let root = site.path().to_str().unwrap();
+    let out = carafe(
+        &[
+            "serve",
+            "--root",
+            root,
+            "--tls",
+            "ca",
+            "--host",
+            "example.com",
+            "--port",
+            "0",
+        ],
+        tmp.path(),
+        &[("CARAFE_CA_DIR", &ca)],
+    );
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("the local CA only signs local names") && err.contains("not example.com"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cert_new_ca_writes_a_chain_openssl_accepts() {
+    if !tool("openssl") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = make_ca(tmp.path());
+    let out = carafe(
+        &[
+            "cert",
+            "new",
+            "--ca",
+            "--out",
+            "tls",
+            "--host",
+            "shop.localhost",
+        ],
+        tmp.path(),
+        &[("CARAFE_CA_DIR", &ca)],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("signed by: carafe intermediate CA"),
+        "{stdout}"
+    );
+    let chain = der_of(&std::fs::read(tmp.path().join("tls/server.crt")).unwrap());
+    assert_eq!(chain.len(), 2);
+    let verify = Command::new("openssl")
+        .args([
+            "verify",
+            "-x509_strict",
+            "-verify_hostname",
+            "shop.localhost",
+        ])
+        .arg("-CAfile")
+        .arg(ca.join("root.crt"))
+        .arg("-untrusted")
+        .arg(tmp.path().join("tls/server.crt"))
+        .arg(tmp.path().join("tls/server.crt"))
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", stderr_of(&verify));
+}
+
+/// A leaf for `host` signed with the intermediate's key from the CA directory, bypassing
+/// carafe's own check, written to `out`.
+fn forge_leaf(ca: &Path, host: &str, out: &Path) {
+    let inter_pem = std::fs::read_to_string(ca.join("intermediate.crt")).unwrap();
+    let key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(ca.join("intermediate.key")).unwrap())
+            .unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&inter_pem, key).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![host.to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    params.use_authority_key_identifier_extension = true;
+    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = now + time::Duration::days(30);
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, host);
+    params.distinguished_name = dn;
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.signed_by(&leaf_key, &issuer).unwrap();
+    std::fs::write(out, cert.pem()).unwrap();
+}
+
+#[test]
+fn the_intermediate_cannot_sign_for_a_public_name() {
+    if !tool("openssl") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = make_ca(tmp.path());
+    let verify = |leaf: &Path| {
+        Command::new("openssl")
+            .args(["verify", "-x509_strict", "-CAfile"])
+            .arg(ca.join("root.crt"))
+            .arg("-untrusted")
+            .arg(ca.join("intermediate.crt"))
+            .arg(leaf)
+            .output()
+            .unwrap()
+    };
+    // The same forging path for an allowed name verifies, so the failure below is the
+    // constraint and nothing else.
+    let allowed = tmp.path().join("allowed.pem");
+    forge_leaf(&ca, "app.test", &allowed);
+    let ok = verify(&allowed);
+    assert!(ok.status.success(), "{}", stderr_of(&ok));
+
+    let forged = tmp.path().join("example.pem");
+    forge_leaf(&ca, "example.com", &forged);
+    let bad = verify(&forged);
+    assert!(!bad.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&bad.stdout),
+        stderr_of(&bad)
+    );
+    assert!(text.contains("permitted subtree violation"), "{text}");
+}
