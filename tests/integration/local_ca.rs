@@ -425,8 +425,8 @@ fn cert_new_ca_writes_a_chain_openssl_accepts() {
 }
 
 /// A leaf for `host` signed with the intermediate's key from the CA directory, bypassing
-/// carafe's own check, written to `out`.
-fn forge_leaf(ca: &Path, host: &str, out: &Path) {
+/// carafe's own check, written to `out`; returns the leaf's key (PEM).
+fn forge_leaf(ca: &Path, host: &str, out: &Path) -> String {
     let inter_pem = std::fs::read_to_string(ca.join("intermediate.crt")).unwrap();
     let key =
         rcgen::KeyPair::from_pem(&std::fs::read_to_string(ca.join("intermediate.key")).unwrap())
@@ -446,6 +446,7 @@ fn forge_leaf(ca: &Path, host: &str, out: &Path) {
     let leaf_key = rcgen::KeyPair::generate().unwrap();
     let cert = params.signed_by(&leaf_key, &issuer).unwrap();
     std::fs::write(out, cert.pem()).unwrap();
+    leaf_key.serialize_pem()
 }
 
 #[test]
@@ -468,12 +469,12 @@ fn the_intermediate_cannot_sign_for_a_public_name() {
     // The same forging path for an allowed name verifies, so the failure below is the
     // constraint and nothing else.
     let allowed = tmp.path().join("allowed.pem");
-    forge_leaf(&ca, "app.test", &allowed);
+    let _ = forge_leaf(&ca, "app.test", &allowed);
     let ok = verify(&allowed);
     assert!(ok.status.success(), "{}", stderr_of(&ok));
 
     let forged = tmp.path().join("example.pem");
-    forge_leaf(&ca, "example.com", &forged);
+    let _ = forge_leaf(&ca, "example.com", &forged);
     let bad = verify(&forged);
     assert!(!bad.status.success());
     let text = format!(
@@ -482,4 +483,347 @@ fn the_intermediate_cannot_sign_for_a_public_name() {
         stderr_of(&bad)
     );
     assert!(text.contains("permitted subtree violation"), "{text}");
+}
+
+#[tokio::test]
+async fn rustls_clients_trusting_the_root_reject_a_forged_public_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = make_ca(tmp.path());
+    let root_pem = std::fs::read(ca.join("root.crt")).unwrap();
+    let intermediate = std::fs::read_to_string(ca.join("intermediate.crt")).unwrap();
+    for (host, allowed) in [("app.test", true), ("example.com", false)] {
+        let leaf = tmp.path().join(format!("{host}.pem"));
+        let key_pem = forge_leaf(&ca, host, &leaf);
+        let mut chain = std::fs::read_to_string(&leaf).unwrap();
+        chain.push_str(&intermediate);
+        let (chain_path, key_path) = (
+            tmp.path().join(format!("{host}.chain")),
+            tmp.path().join(format!("{host}.key")),
+        );
+        std::fs::write(&chain_path, chain).unwrap();
+        std::fs::write(&key_path, key_pem).unwrap();
+        let site = site_copy();
+        let server = Carafe::start(
+            site.path(),
+            &[
+                "--cert",
+                chain_path.to_str().unwrap(),
+                "--key",
+                key_path.to_str().unwrap(),
+            ],
+        );
+        let c = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&root_pem).unwrap()])
+            .resolve(host, server.addr)
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let url = format!("https://{host}:{}/", server.addr.port());
+        let result = c.get(&url).send().await;
+        if allowed {
+            assert_eq!(result.unwrap().status(), StatusCode::OK);
+        } else {
+            let err = result.expect_err("a forged public name must be rejected");
+            let chain: Vec<String> =
+                std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+                    .map(ToString::to_string)
+                    .collect();
+            assert!(
+                chain.iter().any(|m| m.contains("NameConstraintViolation")
+                    || m.contains("name constraint")),
+                "{chain:?}"
+            );
+        }
+    }
+}
+
+/// Chromium's path, or `None` (skip) when it is missing, unless `CARAFE_REQUIRE_BROWSER` makes
+/// that a failure (as in browser.rs).
+fn chromium() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if Path::new(&chromium).exists() {
+        return Some(chromium);
+    }
+    assert!(
+        std::env::var_os("CARAFE_REQUIRE_BROWSER").is_none(),
+        "CARAFE_REQUIRE_BROWSER is set but {chromium} is missing"
+    );
+    eprintln!("skipping: {chromium} is missing");
+    None
+}
+
+/// Headless Chromium with `HOME=home` (so it reads `home/.pki/nssdb`) and a fresh profile,
+/// loading `url`: the page's DOM on stdout, errors on stderr.
+fn chromium_dump(chromium: &str, home: &Path, url: &str, extra: &[&str]) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+        ])
+        .args(["--disable-sync", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .env("HOME", home)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn chromium");
+    let exited = crate::harness::wait_until(std::time::Duration::from_secs(60), || {
+        child.try_wait().ok().flatten().is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(exited, "chromium did not finish loading {url} in 60 s");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn certutil_lists(db: &Path) -> String {
+    let out = Command::new("certutil")
+        .args(["-L", "-d"])
+        .arg(format!("sql:{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn trust_puts_the_root_into_nss_so_chromium_loads_the_page_and_untrust_removes_it() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    if !tool("certutil") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = make_ca(tmp.path());
+    let home = tmp.path().join("home");
+    let db = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&db).unwrap();
+    let made = Command::new("certutil")
+        .args(["-N", "--empty-password", "-d"])
+        .arg(format!("sql:{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr_of(&made));
+    let anchors = tmp.path().join("anchors");
+    std::fs::create_dir(&anchors).unwrap();
+    let empty = PathBuf::new();
+    let env: [(&str, &Path); 5] = [
+        ("CARAFE_CA_DIR", &ca),
+        ("HOME", &home),
+        ("CARAFE_TRUST_DIR", &anchors),
+        ("CARAFE_TRUST_UPDATE", &empty),
+        ("CARAFE_TRUST_PLATFORM", Path::new("linux")),
+    ];
+
+    let out = carafe(&["cert", "trust"], tmp.path(), &env);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let root_der = der_of(&std::fs::read(ca.join("root.crt")).unwrap()).remove(0);
+    let id = {
+        let (_, root) = X509Certificate::from_der(&root_der).unwrap();
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, root.public_key().raw);
+        d.as_ref()[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let nick = format!("carafe local CA {id}");
+    assert!(
+        stdout.contains(&format!("NSS {}: added {nick}", db.display())),
+        "{stdout}"
+    );
+    let anchor = anchors.join(format!("carafe-{id}.crt"));
+    assert!(
+        stdout.contains(&format!(
+            "system store {}: added {}",
+            anchors.display(),
+            anchor.display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(der_of(&std::fs::read(&anchor).unwrap()), vec![root_der]);
+    let listed = certutil_lists(&db);
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with(&nick))
+        .unwrap_or_else(|| panic!("{nick} not in {listed}"));
+    assert_eq!(line[nick.len()..].trim(), "C,,");
+    // A second run changes nothing.
+    let again = carafe(&["cert", "trust"], tmp.path(), &env);
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains(&format!("already trusts {nick}")),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+
+    let site = site_copy();
+    let server = Carafe::start_with_env(
+        site.path(),
+        &["--tls", "ca"],
+        &[("CARAFE_CA_DIR", ca.to_str().unwrap())],
+    );
+    let (dom, errors) = chromium_dump(&chromium, &home, &server.url("/"), &[]);
+    assert!(
+        dom.contains("Serve your Jinja site over HTTPS in one command."),
+        "chromium did not render the page: {dom}\n{errors}"
+    );
+    assert!(!errors.contains("ERR_CERT"), "{errors}");
+
+    let out = carafe(&["cert", "untrust"], tmp.path(), &env);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("NSS {}: removed {nick}", db.display())),
+        "{stdout}"
+    );
+    assert!(!anchor.exists());
+    assert!(!certutil_lists(&db).contains(&nick));
+    // And Chromium no longer trusts the server.
+    let (dom, errors) = chromium_dump(&chromium, &home, &server.url("/"), &[]);
+    assert!(!dom.contains("Serve your Jinja site"), "{dom}");
+    assert!(errors.contains("ERR_CERT_AUTHORITY_INVALID"), "{errors}");
+}
+
+#[test]
+fn chromium_rejects_a_public_name_forged_with_the_intermediate() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    if !tool("certutil") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = make_ca(tmp.path());
+    let home = tmp.path().join("home");
+    let db = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&db).unwrap();
+    let nss = |args: &[&str]| {
+        let out = Command::new("certutil")
+            .args(args)
+            .arg("-d")
+            .arg(format!("sql:{}", db.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    };
+    nss(&["-N", "--empty-password"]);
+    let root = ca.join("root.crt");
+    nss(&[
+        "-A",
+        "-t",
+        "C,,",
+        "-n",
+        "carafe test root",
+        "-i",
+        root.to_str().unwrap(),
+    ]);
+
+    // A leaf signed by the intermediate, served with its chain. For the allowed name it loads
+    // (so the forging path is sound); for example.com Chromium refuses it (its verifier reports
+    // a name-constraint violation as ERR_CERT_INVALID).
+    for (host, allowed) in [("app.test", true), ("example.com", false)] {
+        let leaf = tmp.path().join(format!("{host}.pem"));
+        let key_pem = forge_leaf(&ca, host, &leaf);
+        let chain = tmp.path().join(format!("{host}.chain.pem"));
+        let mut pem = std::fs::read_to_string(&leaf).unwrap();
+        pem.push_str(&std::fs::read_to_string(ca.join("intermediate.crt")).unwrap());
+        std::fs::write(&chain, pem).unwrap();
+        let key = tmp.path().join(format!("{host}.key"));
+        std::fs::write(&key, key_pem).unwrap();
+        let site = site_copy();
+        let server = Carafe::start(
+            site.path(),
+            &[
+                "--cert",
+                chain.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+        );
+        let port = server.addr.port();
+        let rule = format!("--host-resolver-rules=MAP {host} 127.0.0.1:{port}");
+        let url = format!("https://{host}:{port}/");
+        let (dom, errors) = chromium_dump(&chromium, &home, &url, &[&rule]);
+        if allowed {
+            assert!(
+                dom.contains("Serve your Jinja site"),
+                "{host}: {dom}\n{errors}"
+            );
+        } else {
+            assert!(!dom.contains("Serve your Jinja site"), "{host}: {dom}");
+            assert!(errors.contains("net::ERR_CERT_INVALID"), "{host}: {errors}");
+        }
+    }
+}
+
+#[test]
+fn trust_fails_in_one_line_when_a_store_cannot_be_updated_and_prints_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-ca");
+    let out = carafe(
+        &["cert", "trust"],
+        tmp.path(),
+        &[("CARAFE_CA_DIR", &missing)],
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr_of(&out),
+        format!(
+            "carafe: error: no local CA in {}; create one with `carafe cert ca`\n",
+            missing.display()
+        )
+    );
+
+    let ca = make_ca(tmp.path());
+    let home = tmp.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let update = PathBuf::from("false");
+    let out = carafe(
+        &["cert", "trust"],
+        tmp.path(),
+        &[
+            ("CARAFE_CA_DIR", &ca),
+            ("HOME", &home),
+            ("CARAFE_TRUST_DIR", tmp.path()),
+            ("CARAFE_TRUST_UPDATE", &update),
+            ("CARAFE_TRUST_PLATFORM", Path::new("wsl")),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("carafe: error: 1 trust store(s) not updated: added ")
+            && err.contains("but `false` failed"),
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\n    sudo false\n"), "{stdout}");
+    assert!(
+        stdout.contains("NSS (Chromium, Firefox): skipped: no NSS database under"),
+        "{stdout}"
+    );
+    // Under WSL, the Windows side is printed for the user to run.
+    assert!(
+        stdout.contains("Windows certificate store: to do by hand:")
+            && stdout.contains("    certutil.exe -addstore -f ROOT "),
+        "{stdout}"
+    );
 }
