@@ -95,6 +95,35 @@ pub fn ca() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The user who ran `sudo`, when carafe runs under it and no CA directory was given.
+fn sudo_user() -> Option<String> {
+    std::env::var_os("CARAFE_CA_DIR")
+        .is_none()
+        .then(|| std::env::var("SUDO_USER").ok())
+        .flatten()
+        .filter(|u| !u.is_empty() && u != "root")
+}
+
+/// Warns about a key file others can read (copied, restored from a backup, or chmod-ed).
+fn warn_if_exposed(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                say!(
+                    "warning: {} has mode {mode:04o}, so other users can read it; run: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 fn print_ca(ca: &LocalCa) {
     let p = &ca.paths;
     say!("root:             {}", p.root_cert.display());
@@ -120,6 +149,8 @@ fn print_ca(ca: &LocalCa) {
         "intermediate key: {} (mode 0600)",
         p.intermediate_key.display()
     );
+    warn_if_exposed(&p.root_key);
+    warn_if_exposed(&p.intermediate_key);
     let mut allowed: Vec<String> = PERMITTED_DNS
         .iter()
         .map(|d| format!("{d}, *.{d}"))
@@ -134,7 +165,14 @@ fn print_ca(ca: &LocalCa) {
 /// `carafe cert trust` (`add`) and `carafe cert untrust`: one line per store, the commands to
 /// run where carafe cannot, and an error when a store that should have changed did not.
 pub fn trust(add: bool) -> anyhow::Result<()> {
-    let ca = ca::open(&ca::default_dir()?)?;
+    let ca = ca::open(&ca::default_dir()?).map_err(|err| match (&err, sudo_user()) {
+        // sudo resets HOME, so the CA is looked for in root's home instead of the user's.
+        (ca::CaError::NotFound(_), Some(user)) => anyhow::anyhow!(
+            "{err} (under sudo the CA of {user} is not found; run `sudo env CARAFE_CA_DIR=/home/{user}/.local/share/carafe/ca carafe cert {}` with its real path)",
+            if add { "trust" } else { "untrust" }
+        ),
+        _ => err.into(),
+    })?;
     let env = TrustEnv::detect();
     let steps = if add {
         trust::trust(&ca, &env)

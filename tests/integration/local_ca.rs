@@ -204,6 +204,25 @@ fn cert_ca_makes_a_constrained_root_and_intermediate_once() {
         );
     }
 
+    // A key others can read is pointed out (and left alone).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = dir.join("root.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let shown = carafe(&["cert", "ca"], tmp.path(), &[("CARAFE_CA_DIR", &dir)]);
+        let stdout = String::from_utf8_lossy(&shown.stdout);
+        assert!(
+            stdout.contains(&format!(
+                "warning: {} has mode 0644, so other users can read it; run: chmod 600 {}",
+                key.display(),
+                key.display()
+            )),
+            "{stdout}"
+        );
+        assert_eq!(mode(&key), 0o644);
+    }
+
     // Half a CA is never completed or overwritten.
     std::fs::remove_file(dir.join("intermediate.key")).unwrap();
     let broken = carafe(&["cert", "ca"], tmp.path(), &[("CARAFE_CA_DIR", &dir)]);
@@ -356,6 +375,26 @@ fn serve_tls_ca_without_a_ca_or_for_a_public_name_fails_in_one_line() {
 
     let ca = make_ca(tmp.path());
     let root = site.path().to_str().unwrap();
+    let check = carafe(
+        &["serve", "--root", root, "--tls", "ca", "--check"],
+        tmp.path(),
+        &[("CARAFE_CA_DIR", &ca)],
+    );
+    assert!(check.status.success(), "{}", stderr_of(&check));
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(stdout.contains("mode = \"ca\""), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "# certificates: {} will be issued by the local CA in {} at start",
+            site.path().join("certs/carafe-ca-leaf.crt").display(),
+            ca.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        !site.path().join("certs").exists(),
+        "--check writes nothing"
+    );
     let out = carafe(
         &[
             "serve",

@@ -16,14 +16,15 @@
 //! - CA files are created with `create_new` and the final mode from the first byte, and are
 //!   never overwritten: a half-present CA is an error, not a reason to start again.
 
-use std::ffi::OsString;
+mod constraints;
+mod dir;
+
 use std::fs;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, GeneralSubtree,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, PKCS_ECDSA_P256_SHA256, PublicKeyData,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData,
 };
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -33,6 +34,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use super::generate::{self, GenerateError, GeneratedCert, random_serial};
 use super::store::{KEY_MODE, write_new};
 use super::{CertInfo, Host, fingerprint, hex};
+
+pub use constraints::{PERMITTED_DNS, PERMITTED_IPS, ca_hosts, name_constraints, permits};
+pub use dir::{CaPaths, default_dir};
 
 /// The root certificate, in PEM; this is the file users import.
 pub const ROOT_CERT_FILE: &str = "root.crt";
@@ -51,23 +55,6 @@ pub const INTERMEDIATE_DAYS: i64 = 825;
 
 /// The organization of the CA's subjects; a CA directory whose root lacks it is not carafe's.
 pub const CA_ORGANIZATION: &str = "carafe local CA";
-
-/// DNS names (and all their subdomains) the intermediate may sign for. Each is reserved and
-/// never delegated in public DNS: `localhost` and `test` (RFC 6761), `local` (mDNS, RFC
-/// 6762), `internal` (ICANN, 2024, for private use). RFC 5280 §4.2.1.10: a constraint matches
-/// the name itself and any name with labels added on the left.
-pub const PERMITTED_DNS: &[&str] = &["localhost", "test", "local", "internal"];
-
-/// Address ranges the intermediate may sign for: loopback, and the private ranges of RFC 1918
-/// and RFC 4193 (a LAN address lets a phone on the same network reach the dev server).
-pub const PERMITTED_IPS: &[(&str, u8)] = &[
-    ("127.0.0.0", 8),
-    ("10.0.0.0", 8),
-    ("172.16.0.0", 12),
-    ("192.168.0.0", 16),
-    ("::1", 128),
-    ("fc00::", 7),
-];
 
 /// How far in the past notBefore is set (clock skew), as for leaves.
 const BACKDATE: Duration = Duration::hours(1);
@@ -136,64 +123,6 @@ pub enum CaError {
 impl From<rcgen::Error> for CaError {
     fn from(err: rcgen::Error) -> Self {
         CaError::Generate(GenerateError::Rcgen(err))
-    }
-}
-
-/// Where the CA lives: `$CARAFE_CA_DIR`, else `$XDG_DATA_HOME/carafe/ca`, else
-/// `~/.local/share/carafe/ca` (the XDG default).
-pub fn default_dir() -> Result<PathBuf, CaError> {
-    dir_from(|name| std::env::var_os(name)).ok_or(CaError::NoDataDir)
-}
-
-/// [`default_dir`] over any environment; relative XDG and HOME values are ignored, as the XDG
-/// Base Directory spec requires.
-fn dir_from(env: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
-    let set = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = set("CARAFE_CA_DIR") {
-        return Some(dir);
-    }
-    if let Some(data) = set("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
-        return Some(data.join("carafe/ca"));
-    }
-    set("HOME")
-        .filter(|p| p.is_absolute())
-        .map(|home| home.join(".local/share/carafe/ca"))
-}
-
-/// The four files of a CA directory.
-#[derive(Debug, Clone)]
-pub struct CaPaths {
-    /// The directory.
-    pub dir: PathBuf,
-    /// [`ROOT_CERT_FILE`].
-    pub root_cert: PathBuf,
-    /// [`ROOT_KEY_FILE`].
-    pub root_key: PathBuf,
-    /// [`INTERMEDIATE_CERT_FILE`].
-    pub intermediate_cert: PathBuf,
-    /// [`INTERMEDIATE_KEY_FILE`].
-    pub intermediate_key: PathBuf,
-}
-
-impl CaPaths {
-    /// The files in `dir`.
-    pub fn new(dir: &Path) -> Self {
-        Self {
-            dir: dir.to_path_buf(),
-            root_cert: dir.join(ROOT_CERT_FILE),
-            root_key: dir.join(ROOT_KEY_FILE),
-            intermediate_cert: dir.join(INTERMEDIATE_CERT_FILE),
-            intermediate_key: dir.join(INTERMEDIATE_KEY_FILE),
-        }
-    }
-
-    fn all(&self) -> [&Path; 4] {
-        [
-            &self.root_cert,
-            &self.root_key,
-            &self.intermediate_cert,
-            &self.intermediate_key,
-        ]
     }
 }
 
@@ -363,79 +292,6 @@ fn ca_name(role: &str, owner: &str, id: &str) -> DistinguishedName {
     dn
 }
 
-/// The intermediate's name constraints (see the module's SECURITY note).
-pub fn name_constraints() -> NameConstraints {
-    let mut permitted: Vec<GeneralSubtree> = PERMITTED_DNS
-        .iter()
-        .map(|d| GeneralSubtree::DnsName((*d).to_string()))
-        .collect();
-    for (addr, prefix) in PERMITTED_IPS {
-        // The table above is constant and every entry parses.
-        if let Ok(ip) = addr.parse::<IpAddr>() {
-            permitted.push(GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
-                ip, *prefix,
-            )));
-        }
-    }
-    NameConstraints {
-        permitted_subtrees: permitted,
-        excluded_subtrees: Vec::new(),
-    }
-}
-
-/// Whether the intermediate's constraints allow `host`.
-pub fn permits(host: &Host) -> bool {
-    match host {
-        Host::Dns(name) => PERMITTED_DNS
-            .iter()
-            .any(|base| name == base || name.ends_with(&format!(".{base}"))),
-        Host::Ip(ip) => PERMITTED_IPS.iter().any(|(addr, prefix)| {
-            addr.parse::<IpAddr>()
-                .is_ok_and(|net| in_subnet(*ip, net, *prefix))
-        }),
-    }
-}
-
-fn in_subnet(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    let (ip, net, bits): (u128, u128, u32) = match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a).into(), u32::from(b).into(), 32),
-        (IpAddr::V6(a), IpAddr::V6(b)) => (a.into(), b.into(), 128),
-        _ => return false,
-    };
-    let shift = bits - u32::from(prefix).min(bits);
-    let mask = if shift >= 128 { 0 } else { u128::MAX << shift };
-    (ip & mask) == (net & mask)
-}
-
-/// The names of a CA-signed development leaf: those of `--tls gen` ([`super::dev_hosts`]) that
-/// the constraints allow. The machine's host name is dropped when outside them (a bare
-/// `myhost` would make every client reject the whole certificate) and, when it is a single
-/// label, replaced by `myhost.local`, its mDNS name. A `--host` outside them is an error.
-pub fn ca_hosts(extra: &[Host]) -> Result<Vec<Host>, CaError> {
-    let refused: Vec<String> = extra
-        .iter()
-        .filter(|h| !permits(h))
-        .map(Host::to_string)
-        .collect();
-    if !refused.is_empty() {
-        return Err(CaError::NotPermitted { names: refused });
-    }
-    let mut hosts = Vec::new();
-    for host in super::dev_hosts(extra) {
-        if permits(&host) {
-            hosts.push(host);
-        } else if let Host::Dns(name) = &host
-            && !name.contains('.')
-            && let Ok(local) = format!("{name}.local").parse::<Host>()
-        {
-            hosts.push(local);
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    hosts.retain(|h| seen.insert(h.clone()));
-    Ok(hosts)
-}
-
 /// Makes the root and intermediate in `dir` (created with mode 0700). Fails if any CA file
 /// exists; on a failure half-way, removes what it wrote.
 fn create(dir: &Path) -> Result<(), CaError> {
@@ -585,76 +441,6 @@ impl LocalCa {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn data_dir_follows_carafe_then_xdg_then_home() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| OsString::from(v))
-            }
-        };
-        const ALL: &[(&str, &str)] = &[
-            ("CARAFE_CA_DIR", "/ca"),
-            ("XDG_DATA_HOME", "/xdg"),
-            ("HOME", "/home/u"),
-        ];
-        assert_eq!(dir_from(env(ALL)), Some(PathBuf::from("/ca")));
-        assert_eq!(
-            dir_from(env(&[("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")])),
-            Some(PathBuf::from("/xdg/carafe/ca"))
-        );
-        assert_eq!(
-            dir_from(env(&[("XDG_DATA_HOME", "rel"), ("HOME", "/home/u")])),
-            Some(PathBuf::from("/home/u/.local/share/carafe/ca"))
-        );
-        assert_eq!(dir_from(env(&[("CARAFE_CA_DIR", "")])), None);
-    }
-
-    #[test]
-    fn constraints_allow_only_local_names() {
-        for ok in [
-            "localhost",
-            "app.localhost",
-            "a.b.test",
-            "mybox.local",
-            "db.internal",
-            "127.0.0.1",
-            "127.9.9.9",
-            "::1",
-            "10.1.2.3",
-            "172.31.255.1",
-            "192.168.1.20",
-            "fd12:3456::1",
-        ] {
-            assert!(permits(&ok.parse().unwrap()), "{ok}");
-        }
-        for bad in [
-            "example.com",
-            "localhost.example.com",
-            "nottest",
-            "mytest",
-            "8.8.8.8",
-            "172.32.0.1",
-            "192.169.0.1",
-            "::2",
-            "2001:db8::1",
-        ] {
-            assert!(!permits(&bad.parse().unwrap()), "{bad}");
-        }
-    }
-
-    #[test]
-    fn ca_hosts_refuses_public_names_and_keeps_local_ones() {
-        let err = ca_hosts(&["example.com".parse().unwrap()]).unwrap_err();
-        assert!(err.to_string().contains("not example.com"), "{err}");
-        let hosts = ca_hosts(&["app.test".parse().unwrap()]).unwrap();
-        assert_eq!(&hosts[..3], &crate::certs::local_hosts()[..]);
-        assert!(hosts.contains(&"app.test".parse().unwrap()));
-        assert!(hosts.iter().all(permits), "{hosts:?}");
-    }
 
     #[test]
     fn creates_once_then_opens_and_issues_a_chain() {
