@@ -82,9 +82,22 @@ macro_rules! say {
 /// `carafe cert ca`: creates the local CA on the first run, shows it on later ones.
 pub fn ca() -> anyhow::Result<()> {
     let dir = ca::default_dir()?;
-    let (ca, status) = ca::open_or_create(&dir)?;
+    let (mut ca, status) = ca::open_or_create(&dir)?;
+    let renewed = ca::renew_intermediate_if_due(&ca)?;
+    if let Some(renewed) = &renewed {
+        say!(
+            "renewed the intermediate ({}); the old one is kept as {} and {}; the root is unchanged, so nothing needs trusting again",
+            renewed.reason,
+            renewed.old_cert.display(),
+            renewed.old_key.display()
+        );
+        ca = ca::open(&dir)?;
+    }
     match status {
         CaStatus::Created => say!("created the local CA in {}", dir.display()),
+        CaStatus::Existing if renewed.is_some() => {
+            say!("the local CA in {} (it exists)", dir.display());
+        }
         CaStatus::Existing => say!(
             "the local CA in {} (it exists; nothing was changed)",
             dir.display()

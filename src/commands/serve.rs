@@ -215,6 +215,13 @@ fn prepare_tls(
             let extra = crate::commands::cert::parse_hosts(extra_hosts)?;
             let hosts = ca_hosts(&extra)?;
             let ca = ca::open(&ca::default_dir()?)?;
+            if ca.intermediate.not_after - OffsetDateTime::now_utc() < ca::RENEW_INTERMEDIATE_BEFORE
+            {
+                tracing::warn!(
+                    "the local CA's intermediate expires on {}; run `carafe cert ca` to issue a new one",
+                    ca.intermediate.not_after.date()
+                );
+            }
             let dev = ensure_ca_leaf(&root.join(CERTS_DIR), &hosts, &ca)?;
             tracing::info!(ca = %ca.paths.dir.display(), root = %ca.root_name(), "certificate from the local CA");
             let status = dev_status(&dev);

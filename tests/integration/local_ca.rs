@@ -866,3 +866,61 @@ fn trust_fails_in_one_line_when_a_store_cannot_be_updated_and_prints_the_fix() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn cert_ca_renews_an_ending_intermediate_and_the_same_root_still_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = make_ca(tmp.path());
+    let root_before = std::fs::read(ca.join("root.crt")).unwrap();
+    // An intermediate ending in 5 days, signed by the CA's root (as an old CA would have).
+    let root_key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(ca.join("root.key")).unwrap()).unwrap();
+    let root_issuer =
+        rcgen::Issuer::from_ca_cert_pem(&String::from_utf8(root_before.clone()).unwrap(), root_key)
+            .unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::OrganizationName, "carafe local CA");
+    dn.push(rcgen::DnType::CommonName, "old intermediate");
+    params.distinguished_name = dn;
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    params.use_authority_key_identifier_extension = true;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(820);
+    params.not_after = now + time::Duration::days(5);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &root_issuer).unwrap();
+    std::fs::write(ca.join("intermediate.crt"), cert.pem()).unwrap();
+    std::fs::write(ca.join("intermediate.key"), key.serialize_pem()).unwrap();
+
+    let out = carafe(&["cert", "ca"], tmp.path(), &[("CARAFE_CA_DIR", &ca)]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let until = (now + time::Duration::days(5)).date();
+    let kept = ca.join(format!("intermediate-until-{until}.crt"));
+    assert!(
+        stdout.starts_with(&format!(
+            "renewed the intermediate (it expires on {until}, in 4 days); the old one is kept as {}",
+            kept.display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), cert.pem());
+    assert_eq!(std::fs::read(ca.join("root.crt")).unwrap(), root_before);
+    let inter = der_of(&std::fs::read(ca.join("intermediate.crt")).unwrap()).remove(0);
+    let (_, inter) = X509Certificate::from_der(&inter).unwrap();
+    let days = (inter.validity().not_after.timestamp() - now.unix_timestamp()) / 86_400;
+    assert!((824..=825).contains(&days), "{days}");
+    assert!(inter.name_constraints().unwrap().is_some());
+
+    let site = site_copy();
+    let server = Carafe::start_with_env(
+        site.path(),
+        &["--tls", "ca"],
+        &[("CARAFE_CA_DIR", ca.to_str().unwrap())],
+    );
+    let c = client(&root_before, server.addr, false);
+    let resp = c.get(server.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}

@@ -18,6 +18,7 @@
 
 mod constraints;
 mod dir;
+mod renew;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ use super::{CertInfo, Host, fingerprint, hex};
 
 pub use constraints::{PERMITTED_DNS, PERMITTED_IPS, ca_hosts, name_constraints, permits};
 pub use dir::{CaPaths, default_dir};
+pub use renew::{RENEW_INTERMEDIATE_BEFORE, RenewedIntermediate, renew_intermediate_if_due};
 
 /// The root certificate, in PEM; this is the file users import.
 pub const ROOT_CERT_FILE: &str = "root.crt";
@@ -97,10 +99,18 @@ pub enum CaError {
         /// The names outside the constraints.
         names: Vec<String>,
     },
-    /// The intermediate has expired.
-    #[error("the local CA's intermediate {} expired on {}; move {} away, run `carafe cert ca` and `carafe cert trust` again", path.display(), date, dir.display())]
-    Expired {
+    /// The intermediate has (all but) expired; `cert ca` replaces it.
+    #[error("the local CA's intermediate {} expires on {}; run `carafe cert ca` to issue a new one (the root and its trust stay)", path.display(), date)]
+    IntermediateExpired {
         /// The intermediate certificate.
+        path: PathBuf,
+        /// Its end of validity.
+        date: time::Date,
+    },
+    /// The root has (all but) expired: only a new CA helps.
+    #[error("the local CA's root {} expires on {}; move {} away, then run `carafe cert ca` and `carafe cert trust` again", path.display(), date, dir.display())]
+    RootExpired {
+        /// The root certificate.
         path: PathBuf,
         /// Its end of validity.
         date: time::Date,
@@ -141,6 +151,8 @@ pub struct LocalCa {
     pub paths: CaPaths,
     /// Short identifier of this CA (from the root's public key), used in trust-store names.
     pub id: String,
+    /// `user@host` of the subjects (the root's OU).
+    pub owner: String,
     /// The root certificate.
     pub root: CertInfo,
     /// The intermediate certificate.
@@ -233,10 +245,18 @@ pub fn open(dir: &Path) -> Result<LocalCa, CaError> {
         ));
     }
     let id = ca_id(root_x509.public_key().raw);
+    let owner = root_x509
+        .subject()
+        .iter_organizational_unit()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let issuer = Issuer::from_ca_cert_der(&intermediate_der, key)?;
     Ok(LocalCa {
         paths,
         id,
+        owner,
         root,
         intermediate,
         root_der,
@@ -312,19 +332,7 @@ fn create(dir: &Path) -> Result<(), CaError> {
     let root_issuer = Issuer::new(root, &root_key);
 
     let inter_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let mut inter = CertificateParams::default();
-    inter.distinguished_name = ca_name("intermediate CA", &owner, &id);
-    inter.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    inter.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    inter.name_constraints = Some(name_constraints());
-    inter.use_authority_key_identifier_extension = true;
-    inter.not_before = now - BACKDATE;
-    inter.not_after = now + Duration::days(INTERMEDIATE_DAYS);
-    inter.serial_number = Some(random_serial());
+    let inter = intermediate_params(&owner, &id, now + Duration::days(ROOT_DAYS));
     let inter_cert = inter.signed_by(&inter_key, &root_issuer)?;
 
     let paths = CaPaths::new(dir);
@@ -357,6 +365,22 @@ fn create(dir: &Path) -> Result<(), CaError> {
     Ok(())
 }
 
+/// The intermediate: CA:TRUE pathlen 0, keyCertSign + cRLSign, the name constraints, valid
+/// [`INTERMEDIATE_DAYS`] but never past `root_not_after`.
+fn intermediate_params(owner: &str, id: &str, root_not_after: OffsetDateTime) -> CertificateParams {
+    let now = OffsetDateTime::now_utc();
+    let mut inter = CertificateParams::default();
+    inter.distinguished_name = ca_name("intermediate CA", owner, id);
+    inter.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    inter.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    inter.name_constraints = Some(name_constraints());
+    inter.use_authority_key_identifier_extension = true;
+    inter.not_before = now - BACKDATE;
+    inter.not_after = (now + Duration::days(INTERMEDIATE_DAYS)).min(root_not_after);
+    inter.serial_number = Some(random_serial());
+    inter
+}
+
 /// Creates `dir` (and parents) and sets it to [`DIR_MODE`].
 fn create_dir(dir: &Path) -> Result<(), CaError> {
     let io = |cause| CaError::Io {
@@ -387,10 +411,9 @@ impl LocalCa {
         }
         let now = OffsetDateTime::now_utc();
         if self.intermediate.not_after <= now + Duration::days(1) {
-            return Err(CaError::Expired {
+            return Err(CaError::IntermediateExpired {
                 path: self.paths.intermediate_cert.clone(),
                 date: self.intermediate.not_after.date(),
-                dir: self.paths.dir.clone(),
             });
         }
         let mut params = generate::leaf_params(hosts, days)?;
