@@ -595,25 +595,30 @@ fn chromium() -> Option<String> {
 /// loading `url`: the page's DOM on stdout, errors on stderr.
 fn chromium_dump(chromium: &str, home: &Path, url: &str, extra: &[&str]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
+    // Files, not pipes: nothing reads while Chromium runs, so a full pipe would stall it.
+    let (out_path, err_path) = (
+        profile.path().join("dom.html"),
+        profile.path().join("log.txt"),
+    );
     let mut child = Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
-            "--no-first-run",
+            "--disable-quic",
         ])
-        .args([
-            "--disable-background-networking",
-            "--disable-component-update",
-        ])
-        .args(["--disable-sync", "--dump-dom"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--no-first-run", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync", "--dump-dom"])
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.path().join("profile").display()
+        ))
         .args(extra)
         .arg(url)
         .env("HOME", home)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .expect("spawn chromium");
     let exited = crate::harness::wait_until(std::time::Duration::from_secs(60), || {
@@ -622,11 +627,11 @@ fn chromium_dump(chromium: &str, home: &Path, url: &str, extra: &[&str]) -> (Str
     if !exited {
         let _ = child.kill();
     }
-    let out = child.wait_with_output().unwrap();
+    let _ = child.wait();
     assert!(exited, "chromium did not finish loading {url} in 60 s");
     (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        std::fs::read_to_string(&out_path).unwrap_or_default(),
+        std::fs::read_to_string(&err_path).unwrap_or_default(),
     )
 }
 

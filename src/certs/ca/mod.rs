@@ -349,12 +349,8 @@ fn create(dir: &Path) -> Result<(), CaError> {
             for done in written {
                 let _ = fs::remove_file(done);
             }
-            if cause.kind() == std::io::ErrorKind::AlreadyExists {
-                return Err(CaError::Incomplete {
-                    dir: dir.to_path_buf(),
-                    missing: Vec::new(),
-                });
-            }
+            // Another `cert ca` may have created it meanwhile: an Io error naming the file
+            // ("File exists"), and that CA is left as it is.
             return Err(CaError::Io {
                 path: path.to_path_buf(),
                 cause,

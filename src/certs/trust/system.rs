@@ -137,7 +137,7 @@ fn write_anchor(target: &Path, pem: &[u8]) -> io::Result<()> {
 fn io_hint(path: &Path, err: &io::Error, ca: &LocalCa, add: bool) -> String {
     if err.kind() == io::ErrorKind::PermissionDenied {
         format!(
-            "cannot write {}: permission denied; run the commands below, or `sudo env CARAFE_CA_DIR={} carafe cert {}` for the system store",
+            "cannot write {}: permission denied; run the sudo commands printed with this step, or `sudo env CARAFE_CA_DIR={} carafe cert {}` for the system store",
             path.display(),
             ca.paths.dir.display(),
             if add { "trust" } else { "untrust" }
