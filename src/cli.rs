@@ -89,6 +89,9 @@ pub struct NewArgs {
 pub enum TlsArg {
     /// Make (or reuse) a self-signed development certificate in ROOT/certs/.
     Gen,
+    /// Issue (or reuse) a development certificate from the local CA (`carafe cert ca`) in
+    /// ROOT/certs/, trusted wherever `carafe cert trust` installed the CA.
+    Ca,
     /// Plain HTTP.
     Off,
 }
@@ -127,8 +130,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", env = "CARAFE_PORT")]
     pub port: Option<u16>,
 
-    /// TLS mode: `gen` makes a development certificate, `off` serves plain HTTP
-    /// [default: gen, or off when $PORT is set].
+    /// TLS mode: `gen` makes a self-signed development certificate, `ca` one signed by the
+    /// local CA (`carafe cert ca`), `off` serves plain HTTP [default: gen, or off when $PORT is
+    /// set].
     #[arg(long, value_enum, value_name = "MODE", env = "CARAFE_TLS", conflicts_with_all = ["cert", "key"])]
     pub tls: Option<TlsArg>,
 
@@ -154,7 +158,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub key_passphrase_file: Option<PathBuf>,
 
-    /// Extra host name or IP address for the `--tls gen` certificate (repeatable).
+    /// Extra host name or IP address for the `--tls gen` or `--tls ca` certificate (repeatable).
     #[arg(long = "host", value_name = "NAME")]
     pub hosts: Vec<String>,
 
@@ -255,6 +259,14 @@ pub struct ServeArgs {
 pub enum CertCommand {
     /// Make a key and a self-signed certificate (replaces openssl genrsa/req/x509).
     New(CertNewArgs),
+    /// Create (once) and show the local certificate authority that `serve --tls ca` and
+    /// `cert new --ca` use.
+    Ca,
+    /// Install the local CA's root in the system store and NSS (Chromium, Firefox), and print
+    /// the steps for stores carafe cannot change.
+    Trust,
+    /// Remove the local CA's root from the stores `cert trust` changed.
+    Untrust,
     /// Make a certificate signing request for a real CA (replaces openssl req -new).
     Csr(CertCsrArgs),
     /// Show a certificate and lint it for what browsers and strict clients reject
@@ -313,6 +325,11 @@ pub struct CertNewArgs {
     /// Replace existing files in --out.
     #[arg(long)]
     pub force: bool,
+
+    /// Sign with the local CA (`carafe cert ca`) instead of self-signing; server.crt then holds
+    /// the chain (leaf, intermediate). Only local names are allowed.
+    #[arg(long)]
+    pub ca: bool,
 }
 
 /// Options of `carafe cert csr`.

@@ -12,7 +12,8 @@
 //! - [`server`]: listeners, the accept loop, keep-alive and header timers, connection limit,
 //!   graceful shutdown, systemd socket activation and readiness, worker count.
 //! - [`tls`]: rustls configuration, PEM loading with typed errors, the handshake task.
-//! - [`certs`]: certificate generation (rcgen), the `certs/` store, inspection.
+//! - [`certs`]: certificate generation (rcgen), the `certs/` store, inspection, the local CA
+//!   and its trust stores.
 //! - [`site`]: what a URL means — the page table, templates, static files, safe paths.
 //! - [`http`]: the axum router, error pages, and the front door ([`http::layers`]): request
 //!   id, trusted proxy headers, HTTPS redirect and HSTS, health check, access log.

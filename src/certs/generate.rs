@@ -70,6 +70,27 @@ pub fn self_signed_with(
     days: u32,
     key_type: KeyType,
 ) -> Result<GeneratedCert, GenerateError> {
+    let mut params = leaf_params(hosts, days, key_type)?;
+    let key = key_type.generate()?;
+    mark_not_ca(&mut params, &key);
+    mark_issuer(&mut params, &key);
+    let cert = params.self_signed(&key)?;
+    Ok(GeneratedCert {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        cert_der: cert.der().clone(),
+        key_type,
+    })
+}
+
+/// The parameters of a development leaf for `hosts`, valid for `days` from now, for a key of
+/// `key_type` (see the module docs); shared by the self-signed leaf and the one the local CA
+/// signs. The caller marks it [`mark_not_ca`] once the key exists.
+pub(crate) fn leaf_params(
+    hosts: &[Host],
+    days: u32,
+    key_type: KeyType,
+) -> Result<CertificateParams, GenerateError> {
     if days > MAX_VALIDITY_DAYS {
         return Err(GenerateError::TooLong(days));
     }
@@ -83,17 +104,7 @@ pub fn self_signed_with(
     params.not_before = now - BACKDATE;
     params.not_after = now + Duration::days(i64::from(days));
     params.serial_number = Some(random_serial());
-
-    let key = key_type.generate()?;
-    mark_not_ca(&mut params, &key);
-    mark_issuer(&mut params, &key);
-    let cert = params.self_signed(&key)?;
-    Ok(GeneratedCert {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        cert_der: cert.der().clone(),
-        key_type,
-    })
+    Ok(params)
 }
 
 /// Parameters naming `hosts`: every one as a SAN (what browsers check), the first also as the
@@ -163,7 +174,7 @@ pub fn mark_issuer(params: &mut CertificateParams, issuer_key: &impl PublicKeyDa
 }
 
 /// A random positive 128-bit serial (RFC 5280 §4.1.2.2: unique, at most 20 octets).
-fn random_serial() -> SerialNumber {
+pub(crate) fn random_serial() -> SerialNumber {
     let mut bytes = [0u8; 16];
     // The system RNG failing is not recoverable; a fixed serial would still be valid.
     let _ = aws_lc_rs::rand::fill(&mut bytes);

@@ -4,6 +4,8 @@
 //! back ([`inspect`]) and linting it ([`lint`]). Shared by `serve --tls gen` and `carafe cert`; the TLS
 //! listener itself lives in [`crate::tls`].
 
+pub mod ca;
+pub mod ca_leaf;
 pub mod csr;
 pub mod generate;
 pub mod inspect;
@@ -11,6 +13,7 @@ pub mod key_type;
 pub mod lint;
 pub mod private_key;
 pub mod store;
+pub mod trust;
 
 use std::fmt;
 use std::net::IpAddr;

@@ -153,7 +153,7 @@ pub fn ensure_dev_cert(dir: &Path, hosts: &[Host]) -> Result<DevCert, StoreError
 }
 
 /// Reads a certificate that must be carafe's own.
-fn read_own_cert(path: &Path) -> Result<CertInfo, StoreError> {
+pub(crate) fn read_own_cert(path: &Path) -> Result<CertInfo, StoreError> {
     let foreign = || StoreError::Foreign(path.to_path_buf());
     let der = CertificateDer::from_pem_file(path).map_err(|_| foreign())?;
     let info = CertInfo::from_der(&der).map_err(|_| foreign())?;
@@ -178,7 +178,7 @@ fn encodes_explicit_ca_false(path: &Path) -> bool {
     })
 }
 
-fn key_matches(cert_path: &Path, key_path: &Path) -> bool {
+pub(crate) fn key_matches(cert_path: &Path, key_path: &Path) -> bool {
     crate::tls::load::load_certified_key(cert_path, key_path).is_ok()
 }
 

@@ -14,6 +14,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(CertCommand::New(args)) => cert::new(&args),
         Command::Cert(CertCommand::Csr(args)) => cert::csr(&args),
         Command::Cert(CertCommand::Show(args)) => cert::show(&args),
+        Command::Cert(CertCommand::Ca) => cert::ca(),
+        Command::Cert(CertCommand::Trust) => cert::trust(true),
+        Command::Cert(CertCommand::Untrust) => cert::trust(false),
         Command::New(args) => new::run(&args),
     }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use time::OffsetDateTime;
 
-use crate::certs::store::{DEV_CERT_FILE, DEV_KEY_FILE, DevCertStatus, ensure_dev_cert};
+use crate::certs::ca::{self, ca_hosts};
+use crate::certs::ca_leaf::{CA_LEAF_CERT_FILE, CA_LEAF_KEY_FILE, ensure_ca_leaf};
+use crate::certs::store::{DEV_CERT_FILE, DEV_KEY_FILE, DevCert, DevCertStatus, ensure_dev_cert};
 use crate::certs::{CertInfo, Host, dev_hosts};
 use crate::cli::ServeArgs;
 use crate::config::{PortSource, ServeConfig, TlsMode};
@@ -224,6 +226,23 @@ fn check(args: &ServeArgs) -> anyhow::Result<()> {
                 format!("{} will be created at start", cert.display())
             }
         }
+        TlsMode::Ca { extra_hosts } => {
+            let extra = crate::commands::cert::parse_hosts(extra_hosts)?;
+            ca_hosts(&extra)?;
+            let ca = ca::open(&ca::default_dir()?)?;
+            let dir = site.root().join(CERTS_DIR);
+            let (cert, key) = (dir.join(CA_LEAF_CERT_FILE), dir.join(CA_LEAF_KEY_FILE));
+            let from = format!("the local CA in {}", ca.paths.dir.display());
+            if cert.is_file() && key.is_file() {
+                load_certified_key(&cert, &key)?;
+                format!(
+                    "{} loads (reused or reissued by {from} at start)",
+                    cert.display()
+                )
+            } else {
+                format!("{} will be issued by {from} at start", cert.display())
+            }
+        }
     };
     let _ = writeln!(out, "# certificates: {certs}");
     let _ = writeln!(out, "carafe: check ok");
@@ -237,14 +256,23 @@ fn prepare_tls(config: &ServeConfig, root: &Path) -> anyhow::Result<Option<Prepa
             let extra = crate::commands::cert::parse_hosts(extra_hosts)?;
             let hosts = dev_hosts(&extra);
             let dev = ensure_dev_cert(&root.join(CERTS_DIR), &hosts)?;
-            let status = match &dev.status {
-                DevCertStatus::Created => "created",
-                DevCertStatus::Reused => "reused",
-                DevCertStatus::Renewed(reason) => {
-                    tracing::info!(reason = %reason, "renewed the development certificate");
-                    "renewed"
-                }
-            };
+            let status = dev_status(&dev);
+            (vec![(dev.cert_path, dev.key_path)], status)
+        }
+        TlsMode::Ca { extra_hosts } => {
+            let extra = crate::commands::cert::parse_hosts(extra_hosts)?;
+            let hosts = ca_hosts(&extra)?;
+            let ca = ca::open(&ca::default_dir()?)?;
+            if ca.intermediate.not_after - OffsetDateTime::now_utc() < ca::RENEW_INTERMEDIATE_BEFORE
+            {
+                tracing::warn!(
+                    "the local CA's intermediate expires on {}; run `carafe cert ca` to issue a new one",
+                    ca.intermediate.not_after.date()
+                );
+            }
+            let dev = ensure_ca_leaf(&root.join(CERTS_DIR), &hosts, &ca)?;
+            tracing::info!(ca = %ca.paths.dir.display(), root = %ca.root_name(), "certificate from the local CA");
+            let status = dev_status(&dev);
             (vec![(dev.cert_path, dev.key_path)], status)
         }
         TlsMode::Files(pairs) => (
@@ -267,6 +295,18 @@ fn prepare_tls(config: &ServeConfig, root: &Path) -> anyhow::Result<Option<Prepa
         certs,
         status,
     }))
+}
+
+/// How the development certificate came to be, for the startup line.
+fn dev_status(dev: &DevCert) -> &'static str {
+    match &dev.status {
+        DevCertStatus::Created => "created",
+        DevCertStatus::Reused => "reused",
+        DevCertStatus::Renewed(reason) => {
+            tracing::info!(reason = %reason, "renewed the development certificate");
+            "renewed"
+        }
+    }
 }
 
 /// Warnings for a certificate that will work badly (DESIGN §3).

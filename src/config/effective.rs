@@ -113,6 +113,10 @@ impl ServeConfig {
                 let _ = writeln!(out, "mode = \"gen\"{}", src("tls"));
                 let _ = writeln!(out, "hosts = {extra_hosts:?}");
             }
+            TlsMode::Ca { extra_hosts } => {
+                let _ = writeln!(out, "mode = \"ca\"{}", src("tls"));
+                let _ = writeln!(out, "hosts = {extra_hosts:?}");
+            }
             TlsMode::Off => {
                 let _ = writeln!(out, "mode = \"off\"{}", src("tls"));
             }

@@ -204,7 +204,7 @@ pub struct ServerSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSection {
-    /// `gen` or `off` (with `cert` and `key`, the files are served).
+    /// `gen`, `ca` or `off` (with `cert` and `key`, the files are served).
     pub mode: Option<TlsFileMode>,
     /// Certificate chain (PEM), relative to the file's directory.
     pub cert: Option<PathBuf>,
@@ -216,7 +216,7 @@ pub struct TlsSection {
     pub certs: Vec<CertEntry>,
     /// File holding the passphrase of an encrypted `key`, relative to the file's directory.
     pub key_passphrase_file: Option<PathBuf>,
-    /// Extra names for the `gen` certificate.
+    /// Extra names for the `gen` or `ca` certificate.
     #[serde(default)]
     pub hosts: Vec<String>,
     /// HSTS max-age in seconds (`0` turns HSTS off, also for `cert`/`key`).
@@ -241,8 +241,10 @@ pub struct CertEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsFileMode {
-    /// A development certificate.
+    /// A self-signed development certificate.
     Gen,
+    /// A development certificate from the local CA.
+    Ca,
     /// Plain HTTP.
     Off,
 }

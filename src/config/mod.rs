@@ -49,6 +49,12 @@ pub enum TlsMode {
         /// Names given with `--host`.
         extra_hosts: Vec<String>,
     },
+    /// A development certificate signed by the local CA (`carafe cert ca`), made or reused in
+    /// `<root>/certs/`, covering the local names plus these extra hosts.
+    Ca {
+        /// Names given with `--host`.
+        extra_hosts: Vec<String>,
+    },
     /// Certificate chains and keys supplied by the user: the client's SNI name picks one, the
     /// first is the default (clients without SNI, names no certificate covers).
     Files(Vec<CertPair>),
@@ -224,6 +230,9 @@ impl ServeConfig {
             (true, Some(TlsFileMode::Gen)) => Some(TlsMode::Gen {
                 extra_hosts: f.tls.hosts.clone(),
             }),
+            (true, Some(TlsFileMode::Ca)) => Some(TlsMode::Ca {
+                extra_hosts: f.tls.hosts.clone(),
+            }),
             (true, None) => None,
         };
         let mut hosts = args.hosts.clone();
@@ -250,8 +259,10 @@ impl ServeConfig {
             ),
             (Some(TlsArg::Off), _) => TlsMode::Off,
             (Some(TlsArg::Gen), _) => TlsMode::Gen { extra_hosts: hosts },
+            (Some(TlsArg::Ca), _) => TlsMode::Ca { extra_hosts: hosts },
             (None, true) => match file_tls {
                 Some(TlsMode::Gen { .. }) => TlsMode::Gen { extra_hosts: hosts },
+                Some(TlsMode::Ca { .. }) => TlsMode::Ca { extra_hosts: hosts },
                 Some(mode) => mode,
                 None if platform_port.is_some() || behind_proxy => TlsMode::Off,
                 None => TlsMode::Gen { extra_hosts: hosts },
@@ -276,8 +287,8 @@ impl ServeConfig {
                     .to_string(),
             );
         }
-        if !args.hosts.is_empty() && !matches!(tls, TlsMode::Gen { .. }) {
-            warnings.push("--host only applies to --tls gen; ignoring it".to_string());
+        if !args.hosts.is_empty() && !matches!(tls, TlsMode::Gen { .. } | TlsMode::Ca { .. }) {
+            warnings.push("--host only applies to --tls gen and --tls ca; ignoring it".to_string());
         }
 
         let (port, port_source) = match (args.port, platform_port, f.server.port) {
@@ -570,6 +581,13 @@ fn hsts_policy(
         (Some(_), TlsMode::Gen { .. }) => {
             warnings.push(
                 "--hsts is ignored with --tls gen: browsers would pin the self-signed certificate"
+                    .to_string(),
+            );
+            return None;
+        }
+        (Some(_), TlsMode::Ca { .. }) => {
+            warnings.push(
+                "--hsts is ignored with --tls ca: it only serves local names, where HSTS would outlive the development CA"
                     .to_string(),
             );
             return None;
@@ -879,6 +897,41 @@ mod tests {
         ServeConfig::from_parts(&args, port, Some((path, file)), &|name| {
             (name == "APP_NAME").then(|| "Carafe".to_string())
         })
+    }
+
+    #[test]
+    fn tls_ca_from_flag_or_file_keeps_hosts_and_never_sends_hsts() {
+        let c = config(&["--tls", "ca", "--host", "app.test", "--hsts"], None).unwrap();
+        assert_eq!(
+            c.tls,
+            TlsMode::Ca {
+                extra_hosts: vec!["app.test".to_string()]
+            }
+        );
+        assert_eq!(c.http.hsts, None);
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("--hsts is ignored with --tls ca")),
+            "{:?}",
+            c.warnings
+        );
+        assert_eq!(c.addr.port(), DEFAULT_TLS_PORT);
+
+        let c = with_file(
+            &[],
+            None,
+            "[tls]\nmode = \"ca\"\nhosts = [\"db.internal\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.tls,
+            TlsMode::Ca {
+                extra_hosts: vec!["db.internal".to_string()]
+            }
+        );
+        assert_eq!(c.sources["tls"], Source::File);
+        assert!(c.effective().contains("mode = \"ca\""));
     }
 
     #[test]

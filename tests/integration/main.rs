@@ -13,6 +13,7 @@ mod dev_mode;
 mod example_app;
 mod harness;
 mod limits;
+mod local_ca;
 mod logs;
 mod new_site;
 mod pages;
