@@ -7,8 +7,10 @@ use clap::Parser;
 
 /// mimalloc instead of the system allocator: a request makes a few dozen small allocations
 /// (headers, futures, log buffers) across worker threads, and glibc's malloc spent about a
-/// third of carafe's instructions per request on them (bench/callgrind.sh). Library users keep
-/// whatever allocator their binary chooses.
+/// third of carafe's instructions per request on them (bench/callgrind.sh). Built as mimalloc
+/// 2 without transparent huge pages: mimalloc 3's eager arena commit and huge pages held
+/// 50 MB more resident memory at start and slowed the first response by ~80 ms. Library
+/// users keep whatever allocator their binary chooses.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
