@@ -237,6 +237,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", env = "CARAFE_HEADER_TIMEOUT")]
     pub header_timeout: Option<u64>,
 
+    /// Seconds a response write may wait for a client that stopped reading before the
+    /// connection is closed [default: 60].
+    #[arg(long, value_name = "SECS", env = "CARAFE_SEND_TIMEOUT")]
+    pub send_timeout: Option<u64>,
+
     /// Seconds a client may take to complete the TLS handshake [default: 10].
     #[arg(long, value_name = "SECS", env = "CARAFE_TLS_HANDSHAKE_TIMEOUT")]
     pub tls_handshake_timeout: Option<u64>,

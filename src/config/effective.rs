@@ -69,6 +69,7 @@ impl ServeConfig {
             "header_timeout = {}",
             self.server.header_read_timeout.as_secs()
         );
+        let _ = writeln!(out, "send_timeout = {}", self.server.send_timeout.as_secs());
         let _ = writeln!(
             out,
             "tls_handshake_timeout = {}",

@@ -47,6 +47,7 @@ const SCHEMA: &[(&str, Option<&[&str]>)] = &[
             "log_health",
             "keep_alive",
             "header_timeout",
+            "send_timeout",
             "tls_handshake_timeout",
             "request_timeout",
             "max_connections",
@@ -188,6 +189,8 @@ pub struct ServerSection {
     pub keep_alive: Option<u64>,
     /// Seconds a request head may take to arrive.
     pub header_timeout: Option<u64>,
+    /// Seconds a response write may wait for the client to read.
+    pub send_timeout: Option<u64>,
     /// Seconds a TLS handshake may take.
     pub tls_handshake_timeout: Option<u64>,
     /// Seconds a handler may take to start its response.

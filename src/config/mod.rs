@@ -25,8 +25,8 @@ use crate::http::front::DEFAULT_REQUEST_TIMEOUT;
 use crate::http::https::{DEFAULT_HSTS_MAX_AGE, Hsts};
 use crate::http::proxy::TrustedProxies;
 use crate::server::{
-    DEFAULT_DRAIN_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_CONNECTIONS, HEADER_READ_TIMEOUT,
-    ROUTER_KEEP_ALIVE, ServerOptions,
+    DEFAULT_DRAIN_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_CONNECTIONS, DEFAULT_SEND_TIMEOUT,
+    HEADER_READ_TIMEOUT, ROUTER_KEEP_ALIVE, ServerOptions,
 };
 use crate::site::file_cache::{CacheLimits, DEFAULT_MAX_FILE_BYTES, DEFAULT_TOTAL_BYTES};
 use crate::site::{HeaderRule, Mount, SiteOptions, StaticOptions, TemplateOptions};
@@ -381,6 +381,12 @@ impl ServeConfig {
                 f.server.header_timeout,
                 "header_timeout",
                 HEADER_READ_TIMEOUT,
+            )?,
+            send_timeout: secs(
+                args.send_timeout,
+                f.server.send_timeout,
+                "send_timeout",
+                DEFAULT_SEND_TIMEOUT,
             )?,
             keep_alive: secs(
                 args.keep_alive,

@@ -9,8 +9,11 @@
 //!   keep-alive timeout;
 //! - bytes of a new request head arriving (or a fresh connection): closed unless a whole head
 //!   arrives within the header-read timeout (slowloris);
-//! - a request in flight (until its response body is sent or dropped): no timer; handlers are
-//!   bounded by the request timeout.
+//! - a request in flight (until its response body is sent or dropped): no timer while the
+//!   response makes progress (handlers are bounded by the request timeout, and a quiet
+//!   event stream is fine); but a write that the client does not let through — it stopped
+//!   reading, its window stays full — closes the connection after the send timeout (nginx's
+//!   `send_timeout`), so stalled downloads cannot pin connections and open files forever.
 //!
 //! HTTP/2 connections carry frames besides requests (SETTINGS, PING), so after their first
 //! request only the idle rule applies to them.
@@ -33,6 +36,8 @@ pub struct Timeouts {
     pub header_read: Duration,
     /// Longest a connection may sit idle between requests.
     pub keep_alive: Duration,
+    /// Longest a response write may wait for the client to read.
+    pub send: Duration,
 }
 
 /// What the connection is doing, shared by its I/O, its requests and its timer.
@@ -48,6 +53,8 @@ struct State {
     reading_head: bool,
     http2: bool,
     since: Instant,
+    /// Since when a write has been waiting for the client (`None`: writes go through).
+    write_blocked: Option<Instant>,
 }
 
 impl Activity {
@@ -60,6 +67,7 @@ impl Activity {
                 reading_head: true,
                 http2: false,
                 since: Instant::now(),
+                write_blocked: None,
             }),
         })
     }
@@ -88,9 +96,20 @@ impl Activity {
         }
     }
 
+    fn on_write(&self, progressed: bool) {
+        let mut state = self.state();
+        match (progressed, state.write_blocked) {
+            (true, Some(_)) => state.write_blocked = None,
+            (false, None) => state.write_blocked = Some(Instant::now()),
+            _ => {}
+        }
+    }
+
     fn deadline(&self) -> Option<Instant> {
         let state = self.state();
-        if state.in_flight > 0 {
+        if let Some(blocked) = state.write_blocked {
+            Some(blocked + self.timeouts.send)
+        } else if state.in_flight > 0 {
             None
         } else if state.reading_head {
             Some(state.since + self.timeouts.header_read)
@@ -211,7 +230,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let result = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.activity.on_write(result.is_ready());
+        result
     }
 
     fn poll_write_vectored(
@@ -219,7 +240,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let result = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.activity.on_write(result.is_ready());
+        result
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -242,6 +265,7 @@ mod tests {
     const T: Timeouts = Timeouts {
         header_read: Duration::from_secs(10),
         keep_alive: Duration::from_secs(100),
+        send: Duration::from_secs(60),
     };
 
     #[tokio::test(start_paused = true)]
@@ -300,6 +324,34 @@ mod tests {
         let start = Instant::now();
         a.expired().await;
         assert_eq!(start.elapsed(), T.keep_alive);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_response_the_client_does_not_read_expires_after_the_send_timeout() {
+        let a = Activity::new(T);
+        let guard = a.begin_request(false);
+        // Writes going through: no deadline, however long the response takes.
+        a.on_write(true);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(500), a.expired())
+                .await
+                .is_err()
+        );
+        // A write that waits: the send timeout runs from its first wait, not its retries.
+        a.on_write(false);
+        let start = Instant::now();
+        tokio::time::advance(Duration::from_secs(30)).await;
+        a.on_write(false);
+        a.expired().await;
+        assert_eq!(start.elapsed(), T.send);
+        // Progress clears it.
+        a.on_write(true);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(500), a.expired())
+                .await
+                .is_err()
+        );
+        drop(guard);
     }
 
     #[tokio::test(start_paused = true)]

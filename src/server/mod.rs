@@ -44,6 +44,10 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(75);
 /// app (90 s), so the router, not carafe, closes them and never sends a request into a
 /// connection carafe is closing (H13/H18 errors).
 pub const ROUTER_KEEP_ALIVE: Duration = Duration::from_secs(100);
+/// Longest a response write may wait for the client to read before the connection is closed
+/// (nginx's `send_timeout` is 60 s too): a client that stops reading a download cannot hold a
+/// connection and an open file forever.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections served at once; the accept loop waits for a free slot above it (back-pressure:
 /// waiting clients stay in the kernel's listen backlog). Each costs a file descriptor, so the
 /// process's `ulimit -n` must be above it.
@@ -88,6 +92,8 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     /// Idle time after which a keep-alive connection is closed.
     pub keep_alive: Duration,
+    /// Longest a response write may wait for a client that does not read.
+    pub send_timeout: Duration,
     /// Connections served at once (back-pressure above it).
     pub max_connections: usize,
 }
@@ -99,6 +105,7 @@ impl Default for ServerOptions {
             tls_handshake_timeout: crate::tls::accept::TLS_HANDSHAKE_TIMEOUT,
             header_read_timeout: HEADER_READ_TIMEOUT,
             keep_alive: DEFAULT_KEEP_ALIVE,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
@@ -121,6 +128,7 @@ pub async fn serve(
     let timeouts = Timeouts {
         header_read: options.header_read_timeout,
         keep_alive: options.keep_alive,
+        send: options.send_timeout,
     };
     tokio::pin!(shutdown);
 

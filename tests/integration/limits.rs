@@ -92,6 +92,55 @@ async fn a_head_begun_on_an_idle_connection_gets_the_header_timeout() {
     );
 }
 
+/// A client that stops reading a large download is closed after the send timeout, and the
+/// file and socket it held are released.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_after_the_send_timeout() {
+    let site = site_copy();
+    std::fs::write(
+        site.path().join("static/big.bin"),
+        vec![7u8; 32 * 1024 * 1024],
+    )
+    .unwrap();
+    let server = Carafe::start(
+        site.path(),
+        &[
+            "--tls",
+            "off",
+            "--send-timeout",
+            "2",
+            "--header-timeout",
+            "1",
+        ],
+    );
+    http_get(server.addr, "/", &[]).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let baseline = fds(&server);
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(local(&server)).await.unwrap();
+    stalled
+        .write_all(b"GET /static/big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 100];
+    stalled.read_exact(&mut first).await.unwrap();
+    assert!(first.starts_with(b"HTTP/1.1 200"));
+    assert!(
+        fds(&server) > baseline,
+        "the download holds a socket and the file"
+    );
+    // Others are served meanwhile, and the stalled one is dropped by the server.
+    assert_eq!(http_get(server.addr, "/", &[]).await.status, 200);
+    assert!(
+        wait_until(Duration::from_secs(10), || fds(&server) <= baseline),
+        "fds {} > baseline {baseline}: the stalled download was not closed",
+        fds(&server)
+    );
+    drop(stalled);
+}
+
 #[tokio::test]
 async fn router_mode_keeps_an_idle_connection_for_35_seconds() {
     let site = site_copy();
