@@ -199,6 +199,50 @@ async fn a_broken_replacement_keeps_the_old_certificate_and_sighup_reloads() {
 }
 
 #[tokio::test]
+async fn a_certificate_directory_deleted_and_made_anew_is_picked_up_without_sighup() {
+    let site = site_copy();
+    let keys = tempfile::tempdir().unwrap();
+    let (cert, key, _) = make_cert(keys.path(), "app.test");
+    let server = serve_pairs(site.path(), &[(&cert, &key)], &[]);
+    let dir = cert.parent().unwrap().to_path_buf();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || server
+            .stderr()
+            .iter()
+            .any(|l| l.contains("certificate reload failed"))),
+        "{:?}",
+        server.stderr()
+    );
+    // The directory comes back with a new certificate: the retry loads it, no signal needed.
+    let (_, _, new_pem) = make_cert(keys.path(), "app.test");
+    assert!(
+        wait_until(Duration::from_secs(8), || server
+            .stderr()
+            .iter()
+            .any(|l| l.contains("certificate reloaded"))),
+        "{:?}",
+        server.stderr()
+    );
+    let new_only = client_for(&[&new_pem], "app.test", server.addr);
+    assert_eq!(get(&new_only, "app.test", server.addr).await.unwrap(), 200);
+    // And the new directory is watched: a later replacement is seen too.
+    let fresh = tempfile::tempdir().unwrap();
+    let (newer_cert, newer_key, newer_pem) = make_cert(fresh.path(), "app.test");
+    replace(&newer_cert, &cert);
+    replace(&newer_key, &key);
+    let newer_only = client_for(&[&newer_pem], "app.test", server.addr);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while get(&newer_only, "app.test", server.addr).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the replacement was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
 async fn redirect_http_sends_every_request_to_https() {
     let site = site_copy();
     let server = Carafe::start(site.path(), &["--tls", "gen", "--redirect-http", "0"]);
