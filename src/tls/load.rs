@@ -123,9 +123,16 @@ pub fn load_certified_key_with(
     let cert_bytes = read("certificate", cert)?;
     let key_bytes = read("key", key)?;
 
-    let chain = CertificateDer::pem_slice_iter(&cert_bytes)
+    let mut chain = CertificateDer::pem_slice_iter(&cert_bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad_pem(cert, e))?;
+    // A DER certificate (`openssl x509 -outform DER`): one certificate, no PEM armour.
+    if chain.is_empty()
+        && cert_bytes.first() == Some(&0x30)
+        && x509_parser::parse_x509_certificate(&cert_bytes).is_ok()
+    {
+        chain.push(CertificateDer::from(cert_bytes.clone()));
+    }
 
     if chain.is_empty() {
         let cert_holds_key = PrivateKeyDer::from_pem_slice(&cert_bytes).is_ok()
@@ -148,14 +155,27 @@ pub fn load_certified_key_with(
         .load_private_key(private_key)
         .map_err(|e| LoadError::UnsupportedKey {
             path: key.to_path_buf(),
-            detail: e.to_string(),
+            detail: match small_rsa_bits(&chain[0]) {
+                Some(bits) => format!(
+                    "it is a {bits}-bit RSA key; TLS needs at least 2048 bits (`carafe cert new --key-type rsa-2048` makes one)"
+                ),
+                None => e.to_string(),
+            },
         })?;
     let public_key = signing_key.public_key().map(|k| k.into_owned());
     let certified = CertifiedKey::new(chain, signing_key);
+    // rustls compares keys through webpki, which cannot parse X.509 v1 certificates (what
+    // `openssl x509 -req -signkey` makes): compare the public keys directly before calling
+    // that a mismatch.
+    let same_spki = public_key.as_ref().is_some_and(|spki| {
+        x509_parser::parse_x509_certificate(&certified.cert[0])
+            .is_ok_and(|(_, leaf)| leaf.tbs_certificate.subject_pki.raw == spki.as_ref())
+    });
     match certified.keys_match() {
         Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
             Ok(Arc::new(certified))
         }
+        Err(_) if same_spki => Ok(Arc::new(certified)),
         Err(_) => {
             let position = public_key.and_then(|spki| {
                 certified.cert.iter().skip(1).position(|c| {
@@ -230,6 +250,16 @@ fn decode_private_key(
         }
         Err(pem::Error::NoItemsFound) => Err(LoadError::NoPrivateKey(path.to_path_buf())),
         Err(e) => Err(bad_pem(path, e)),
+    }
+}
+
+/// The key size of an RSA certificate under 2048 bits (which aws-lc refuses to load).
+fn small_rsa_bits(leaf: &CertificateDer<'_>) -> Option<usize> {
+    use x509_parser::public_key::PublicKey;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf).ok()?;
+    match cert.public_key().parsed().ok()? {
+        PublicKey::RSA(rsa) if rsa.key_size() < 2048 => Some(rsa.key_size()),
+        _ => None,
     }
 }
 

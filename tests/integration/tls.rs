@@ -447,3 +447,85 @@ async fn hsts_for_a_supplied_certificate_on_a_public_name_without_preload() {
     );
     assert_eq!(hsts_of(&pem, &server, "app.example").await, None);
 }
+
+/// The seed's own certificate: the four openssl commands of the Flask tutorial (genrsa with a
+/// passphrase, strip it, a CSR, `x509 -req -signkey` for 365 days) make an X.509 v1
+/// certificate that webpki cannot parse. carafe serves it (with the no-SAN warning) instead
+/// of calling the pair mismatched, in PEM and in DER; a 1024-bit RSA key is refused saying so.
+#[test]
+fn the_seed_openssl_certificate_serves_in_pem_and_der_and_small_rsa_is_explained() {
+    if !have("openssl") || !have("curl") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs openssl and curl"
+        );
+        eprintln!("skipping: openssl or curl not installed");
+        return;
+    }
+    let site = site_copy();
+    let dir = tempfile::tempdir().unwrap();
+    let sh = |script: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}: {}", stderr_of(&out));
+    };
+    sh("openssl genrsa -des3 -passout pass:x -out server.pass.key 2048");
+    sh("openssl rsa -passin pass:x -in server.pass.key -out server.key");
+    sh("openssl req -new -key server.key -out server.csr -subj /CN=localhost");
+    sh("openssl x509 -req -sha256 -days 365 -in server.csr -signkey server.key -out server.crt");
+    sh("openssl x509 -in server.crt -outform DER -out server.der");
+    let key = dir.path().join("server.key");
+    for cert in ["server.crt", "server.der"] {
+        let cert = dir.path().join(cert);
+        let server = Carafe::start(
+            site.path(),
+            &[
+                "--cert",
+                cert.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            server
+                .stderr()
+                .iter()
+                .any(|l| l.contains("has no subjectAltName")),
+            "{:?}",
+            server.stderr()
+        );
+        let out = Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("https://127.0.0.1:{}/", server.addr.port()))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    }
+
+    sh(
+        "openssl req -x509 -newkey rsa:1024 -nodes -keyout small.key -out small.crt -subj /CN=localhost -days 30",
+    );
+    let out = run(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--cert",
+            dir.path().join("small.crt").to_str().unwrap(),
+            "--key",
+            dir.path().join("small.key").to_str().unwrap(),
+        ],
+        site.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("it is a 1024-bit RSA key; TLS needs at least 2048 bits"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
