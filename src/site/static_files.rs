@@ -187,7 +187,7 @@ impl StaticFiles {
             if index.is_file() && is_within(real_dir, &index) {
                 (index, format!("{}index.html", key))
             } else if self.inner.options.listing {
-                return Lookup::Listing(list(&path));
+                return Lookup::Listing(list(real_dir, &path));
             } else {
                 return Lookup::NotFound;
             }
@@ -338,8 +338,9 @@ fn disk_tag(meta: &std::fs::Metadata) -> String {
     )
 }
 
-/// The visible entries of a directory, sorted by name.
-fn list(dir: &Path) -> Vec<ListingEntry> {
+/// The entries of a directory that would be served, sorted by name: no dotfiles, no secrets,
+/// no symlinks leading out of `root` (listing them would only show links that 404).
+fn list(root: &Path, dir: &Path) -> Vec<ListingEntry> {
     let mut entries: Vec<ListingEntry> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -350,6 +351,9 @@ fn list(dir: &Path) -> Vec<ListingEntry> {
                 return None;
             }
             let meta = std::fs::metadata(e.path()).ok()?;
+            if e.file_type().ok()?.is_symlink() && !is_within(root, &e.path()) {
+                return None;
+            }
             Some(ListingEntry {
                 name,
                 is_dir: meta.is_dir(),

@@ -1615,6 +1615,9 @@ async fn directory_without_index_is_not_listed_by_default() {
 #[tokio::test]
 async fn directory_listing_with_list_flag_is_sorted_and_escaped() {
     let site = fixture();
+    let assets = site.path().join("static/assets");
+    std::os::unix::fs::symlink("/etc/hostname", assets.join("outside-link")).unwrap();
+    std::os::unix::fs::symlink("alpha.txt", assets.join("inside-link")).unwrap();
     let server = Carafe::start(site.path(), &["--list"]);
     let client = dev_client(site.path(), &server, true);
     let got = get(&client, &server, "/static/assets/", &[]).await;
@@ -1635,7 +1638,16 @@ async fn directory_listing_with_list_flag_is_sorted_and_escaped() {
     // Files in byte order (`<` sorts before letters); directories may be grouped first.
     assert!(escaped < alpha && alpha < beta, "not sorted: {body}");
     assert!(!body.contains("<b>&"), "raw name in HTML: {body}");
-    for hidden in [".env", ".hidden", "server.key", "tls.pem", "LEAK-MARKER"] {
+    // A symlink out of the directory is not listed (it would 404); one inside is.
+    assert!(body.contains("inside-link"), "{body}");
+    for hidden in [
+        ".env",
+        ".hidden",
+        "server.key",
+        "tls.pem",
+        "LEAK-MARKER",
+        "outside-link",
+    ] {
         assert!(!body.contains(hidden), "{hidden} listed: {body}");
     }
     // Directories with an index still serve it; listed files are reachable.
