@@ -6,19 +6,18 @@
 //! SECURITY: the same rules as [`super::store`]: keys are 0600 from the first byte, and a file
 //! carafe did not make (or a key that does not match) is never overwritten.
 
-use std::io;
 use std::path::Path;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use time::OffsetDateTime;
 
+use super::Host;
 use super::ca::{CaError, LocalCa};
 use super::store::{
-    DEV_CERT_DAYS, DevCert, DevCertStatus, RENEW_BEFORE, StoreError, WriteMode, key_matches,
-    read_own_cert, write_pair,
+    DEV_CERT_DAYS, DevCert, DevCertStatus, RENEW_BEFORE, StoreError, key_matches, read_own_cert,
+    store_new,
 };
-use super::{CertInfo, Host};
 
 /// File name of the CA-signed certificate chain inside `certs/`.
 pub const CA_LEAF_CERT_FILE: &str = "carafe-ca-leaf.crt";
@@ -81,26 +80,7 @@ pub fn ensure_ca_leaf(dir: &Path, hosts: &[Host], ca: &LocalCa) -> Result<DevCer
         }
     };
     let issued = ca.issue_leaf(hosts, DEV_CERT_DAYS)?;
-    let info = CertInfo::from_der(&issued.cert_der).map_err(|e| StoreError::Io {
-        path: cert_path.clone(),
-        cause: io::Error::other(e),
-    })?;
-    let status = match renew_reason {
-        None => {
-            write_pair(&cert_path, &key_path, &issued, WriteMode::CreateNew)?;
-            DevCertStatus::Created
-        }
-        Some(reason) => {
-            write_pair(&cert_path, &key_path, &issued, WriteMode::Replace)?;
-            DevCertStatus::Renewed(reason)
-        }
-    };
-    Ok(DevCert {
-        cert_path,
-        key_path,
-        info,
-        status,
-    })
+    Ok(store_new(cert_path, key_path, &issued, renew_reason)?)
 }
 
 fn read_chain(path: &Path) -> Vec<CertificateDer<'static>> {

@@ -130,17 +130,28 @@ pub fn ensure_dev_cert(dir: &Path, hosts: &[Host]) -> Result<DevCert, StoreError
         }
     };
     let generated = generate::self_signed(hosts, DEV_CERT_DAYS)?;
+    store_new(cert_path, key_path, &generated, renew_reason)
+}
+
+/// Writes a freshly made certificate: as new files when there were none (`renew_reason` is
+/// `None`), else replacing carafe's own old pair atomically, for that reason.
+pub(crate) fn store_new(
+    cert_path: PathBuf,
+    key_path: PathBuf,
+    generated: &GeneratedCert,
+    renew_reason: Option<String>,
+) -> Result<DevCert, StoreError> {
     let info = CertInfo::from_der(&generated.cert_der).map_err(|e| StoreError::Io {
         path: cert_path.clone(),
         cause: io::Error::other(e),
     })?;
     let status = match renew_reason {
         None => {
-            write_pair(&cert_path, &key_path, &generated, WriteMode::CreateNew)?;
+            write_pair(&cert_path, &key_path, generated, WriteMode::CreateNew)?;
             DevCertStatus::Created
         }
         Some(reason) => {
-            write_pair(&cert_path, &key_path, &generated, WriteMode::Replace)?;
+            write_pair(&cert_path, &key_path, generated, WriteMode::Replace)?;
             DevCertStatus::Renewed(reason)
         }
     };
