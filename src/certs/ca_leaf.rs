@@ -10,12 +10,11 @@ use std::path::Path;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use time::OffsetDateTime;
 
 use super::Host;
 use super::ca::{CaError, LocalCa};
 use super::store::{
-    DEV_CERT_DAYS, DevCert, DevCertStatus, RENEW_BEFORE, StoreError, key_matches, read_own_cert,
+    DEV_CERT_DAYS, DevCert, DevCertStatus, StoreError, key_matches, read_own_cert, stale_reason,
     store_new,
 };
 
@@ -52,7 +51,6 @@ pub fn ensure_ca_leaf(dir: &Path, hosts: &[Host], ca: &LocalCa) -> Result<DevCer
                 }
                 .into());
             }
-            let left = info.not_after - OffsetDateTime::now_utc();
             if !key_exists {
                 Some(format!("{} was missing", key_path.display()))
             } else if !ca.issued(&read_chain(&cert_path)) {
@@ -60,15 +58,8 @@ pub fn ensure_ca_leaf(dir: &Path, hosts: &[Host], ca: &LocalCa) -> Result<DevCer
                     "it was not issued by the local CA in {}",
                     ca.paths.dir.display()
                 ))
-            } else if !info.covers(hosts) {
-                let missing: Vec<String> = hosts
-                    .iter()
-                    .filter(|h| !info.hosts.contains(h))
-                    .map(Host::to_string)
-                    .collect();
-                Some(format!("it does not cover {}", missing.join(", ")))
-            } else if left < RENEW_BEFORE {
-                Some(format!("it expires in {} days", left.whole_days().max(0)))
+            } else if let Some(reason) = stale_reason(&info, hosts, &cert_path) {
+                Some(reason)
             } else {
                 return Ok(DevCert {
                     cert_path,

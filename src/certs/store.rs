@@ -102,23 +102,10 @@ pub fn ensure_dev_cert(dir: &Path, hosts: &[Host]) -> Result<DevCert, StoreError
                     cert: cert_path,
                 });
             }
-            let left = info.not_after - OffsetDateTime::now_utc();
             if !key_exists {
                 Some(format!("{} was missing", key_path.display()))
-            } else if !info.covers(hosts) {
-                let missing: Vec<String> = hosts
-                    .iter()
-                    .filter(|h| !info.hosts.contains(h))
-                    .map(Host::to_string)
-                    .collect();
-                Some(format!("it does not cover {}", missing.join(", ")))
-            } else if left < RENEW_BEFORE {
-                Some(format!("it expires in {} days", left.whole_days().max(0)))
-            } else if encodes_explicit_ca_false(&cert_path) {
-                Some(
-                    "it was made by an older carafe with a CA:FALSE encoding strict clients reject"
-                        .to_string(),
-                )
+            } else if let Some(reason) = stale_reason(&info, hosts, &cert_path) {
+                Some(reason)
             } else {
                 return Ok(DevCert {
                     cert_path,
@@ -131,6 +118,27 @@ pub fn ensure_dev_cert(dir: &Path, hosts: &[Host]) -> Result<DevCert, StoreError
     };
     let generated = generate::self_signed(hosts, DEV_CERT_DAYS)?;
     store_new(cert_path, key_path, &generated, renew_reason)
+}
+
+/// Why carafe's own certificate at `cert_path` (parsed as `info`) must be made again for
+/// `hosts`, if it must: a name missing, fewer than [`RENEW_BEFORE`] left, or the DER encoding
+/// older carafe versions wrote.
+pub(crate) fn stale_reason(info: &CertInfo, hosts: &[Host], cert_path: &Path) -> Option<String> {
+    let left = info.not_after - OffsetDateTime::now_utc();
+    if !info.covers(hosts) {
+        let missing: Vec<String> = hosts
+            .iter()
+            .filter(|h| !info.hosts.contains(h))
+            .map(Host::to_string)
+            .collect();
+        Some(format!("it does not cover {}", missing.join(", ")))
+    } else if left < RENEW_BEFORE {
+        Some(format!("it expires in {} days", left.whole_days().max(0)))
+    } else if encodes_explicit_ca_false(cert_path) {
+        Some("it was made by an older carafe with a CA:FALSE encoding strict clients reject".into())
+    } else {
+        None
+    }
 }
 
 /// Writes a freshly made certificate: as new files when there were none (`renew_reason` is
