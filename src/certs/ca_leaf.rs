@@ -1,7 +1,7 @@
 //! The CA-signed development leaf of `serve --tls ca`, kept in `certs/` next to the `gen` one:
 //! reused while it is carafe's, covers the names, has more than
-//! [`RENEW_BEFORE`](super::store::RENEW_BEFORE) left and was issued by the current local CA; otherwise issued again. The certificate file holds the
-//! chain (leaf, then intermediate) so a client that trusts only the root can verify it.
+//! [`RENEW_BEFORE`](super::store::RENEW_BEFORE) left and was issued by the current local CA;
+//! otherwise issued again. The certificate file holds the chain (leaf, then intermediate) so a client that trusts only the root can verify it.
 //!
 //! SECURITY: the same rules as [`super::store`]: keys are 0600 from the first byte, and a file
 //! carafe did not make (or a key that does not match) is never overwritten.
