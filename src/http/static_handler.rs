@@ -37,6 +37,9 @@ type Head = axum::http::Request<()>;
 const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
 /// `Cache-Control` for content-versioned URLs (`static_url`).
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+/// Headers a static response carries at most, with the front door's.
+const RESPONSE_HEADERS: usize = 14;
+
 /// Read size when streaming from disk.
 const STREAM_CHUNK: usize = 64 * 1024;
 
@@ -302,6 +305,9 @@ fn respond(
     let headers = req.headers();
     let etag = chosen.etag.to_str().unwrap_or_default();
     let mut response = Response::new(Body::empty());
+    // Room for every header set here and by the front door (request id, HSTS): the map never
+    // grows (rehashing) while the response is built.
+    *response.headers_mut() = HeaderMap::with_capacity(RESPONSE_HEADERS);
     let out = response.headers_mut();
     out.insert(header::ETAG, chosen.etag.clone());
     out.insert(header::LAST_MODIFIED, meta.last_modified.clone());

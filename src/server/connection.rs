@@ -8,7 +8,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -40,7 +39,7 @@ pub enum Protocol {
 /// sending a request head).
 pub async fn serve_connection<S>(
     builder: auto::Builder<TokioExecutor>,
-    app: Router,
+    app: crate::http::front::Front,
     stream: S,
     transport: Transport,
     protocol: Protocol,

@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+
+use crate::http::front::Front;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
@@ -116,7 +118,7 @@ impl Default for ServerOptions {
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    app: Router,
+    app: Front,
     shutdown: impl Future<Output = ()>,
     options: ServerOptions,
 ) -> std::io::Result<()> {

@@ -4,7 +4,10 @@
 //! there is never a "no default provider" panic at runtime. Its default cipher suites and key
 //! exchange groups are all in Mozilla's "intermediate" profile. TLS 1.2 and 1.3 only; ALPN
 //! offers `h2` then `http/1.1`, both of which the listener serves. The server's order of
-//! cipher suites wins over the client's (as Mozilla's profile asks).
+//! cipher suites wins over the client's (as Mozilla's profile asks), and that order puts
+//! AES-128-GCM first: the same 128-bit security level as everything else in the handshake
+//! (P-256, X25519), and 10 AES rounds instead of 14, so every byte costs about a third less to
+//! encrypt than with the provider's AES-256-first default (Go and Caddy choose the same).
 //!
 //! Returning clients skip the full handshake: TLS 1.2 and 1.3 session tickets (stateless, keys
 //! rotated every 6 hours by rustls' ticketer) plus a session cache of
@@ -24,8 +27,34 @@ pub const ALPN_PROTOCOLS: [&[u8]; 2] = [b"h2", b"http/1.1"];
 pub fn crypto_provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
     PROVIDER
-        .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .get_or_init(|| {
+            let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+            // A stable sort: TLS 1.3 before 1.2 and ECDSA before RSA stay as the provider has
+            // them; within each, AES-128-GCM moves ahead of AES-256-GCM (ChaCha20 stays last).
+            provider.cipher_suites.sort_by_key(|suite| {
+                (
+                    suite.version().version != rustls::ProtocolVersion::TLSv1_3,
+                    rank(suite.suite()),
+                )
+            });
+            Arc::new(provider)
+        })
         .clone()
+}
+
+/// Where a suite's cipher goes in the server's order (lower first), whatever the TLS version
+/// and key type around it.
+fn rank(suite: rustls::CipherSuite) -> u8 {
+    use rustls::CipherSuite as S;
+    match suite {
+        S::TLS13_AES_128_GCM_SHA256
+        | S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        | S::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => 0,
+        S::TLS13_AES_256_GCM_SHA384
+        | S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+        | S::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => 1,
+        _ => 2,
+    }
 }
 
 /// Sessions kept for resumption by session id (a few hundred bytes each).
@@ -54,4 +83,37 @@ pub fn server_config_with(resolver: Arc<dyn ResolvesServerCert>) -> Arc<ServerCo
         Err(err) => tracing::warn!(cause = %err, "TLS session tickets are off"),
     }
     Arc::new(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::CipherSuite as S;
+
+    #[test]
+    fn aes_128_gcm_leads_each_version_and_nothing_is_dropped() {
+        let ours: Vec<S> = crypto_provider()
+            .cipher_suites
+            .iter()
+            .map(|s| s.suite())
+            .collect();
+        let mut default: Vec<S> = rustls::crypto::aws_lc_rs::default_provider()
+            .cipher_suites
+            .iter()
+            .map(|s| s.suite())
+            .collect();
+        assert_eq!(
+            &ours[..3],
+            [
+                S::TLS13_AES_128_GCM_SHA256,
+                S::TLS13_AES_256_GCM_SHA384,
+                S::TLS13_CHACHA20_POLY1305_SHA256
+            ]
+        );
+        assert_eq!(ours[3], S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+        let mut sorted = ours.clone();
+        sorted.sort_by_key(|s| u16::from(*s));
+        default.sort_by_key(|s| u16::from(*s));
+        assert_eq!(sorted, default);
+    }
 }
