@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 
 use super::Transport;
+use super::coalesce::coalesce;
 use super::keep_alive::{Activity, GuardedBody, Timeouts, Tracked};
 
 /// How long a connection whose timer expired may take to close after being asked to (to send
@@ -65,7 +66,9 @@ pub async fn serve_connection<S>(
         Protocol::Http2 => builder.http2_only(),
         Protocol::Sniff => builder,
     };
-    let io = Tracked::new(stream, Arc::clone(&activity));
+    // Only ALPN h2 has many responses in flight at once to send together.
+    let http2 = protocol == Protocol::Http2;
+    let (io, mut flusher) = coalesce(Tracked::new(stream, Arc::clone(&activity)), http2);
     let connection =
         builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
     tokio::pin!(connection);
@@ -76,8 +79,14 @@ pub async fn serve_connection<S>(
     // Set once a timer expired: the connection was asked to close and is dropped at this
     // instant if it has not (a half-sent head keeps hyper's HTTP/1 reader waiting).
     let mut cut_off: Option<tokio::time::Instant> = None;
+    // Made once: the loop turns after every batch of HTTP/2 writes, and a timer made anew
+    // each turn would cost a timer-wheel registration each.
+    let expired = activity.expired();
+    tokio::pin!(expired);
     loop {
         tokio::select! {
+            // The connection first, then what it wrote (see `coalesce`).
+            biased;
             result = connection.as_mut() => {
                 if let Err(err) = result {
                     tracing::debug!(peer = %transport.peer, cause = %err, "connection ended with an error");
@@ -92,13 +101,19 @@ pub async fn serve_connection<S>(
             }
             // Expiry only happens with no request in flight, so nothing is cut short; HTTP/2
             // clients get a GOAWAY, so they know no stream was lost.
-            () = activity.expired(), if cut_off.is_none() => {
+            () = &mut expired, if cut_off.is_none() => {
                 tracing::debug!(peer = %transport.peer, "closing an idle or slow connection");
                 closing = true;
                 connection.as_mut().graceful_shutdown();
                 cut_off = Some(tokio::time::Instant::now() + EXPIRED_CLOSE_GRACE);
             }
             () = sleep_until(cut_off) => return,
+            flushed = flusher.flush(), if http2 => {
+                if let Err(err) = flushed {
+                    tracing::debug!(peer = %transport.peer, cause = %err, "connection ended with a write error");
+                    return;
+                }
+            }
         }
     }
 }

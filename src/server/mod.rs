@@ -9,6 +9,7 @@
 //! requests and close, and [`serve`] returns once they have — or after the drain timeout.
 
 pub mod bind;
+pub mod coalesce;
 pub mod connection;
 pub mod keep_alive;
 pub mod shutdown;

@@ -57,6 +57,10 @@ struct Inner {
     cache: Arc<FileCache>,
     /// Content versions by relative path, computed on first use.
     versions: Arc<Mutex<HashMap<String, Option<String>>>>,
+    /// One gate per path being looked up after a cache miss, so that a burst of requests for
+    /// a file not yet cached reads and compresses it once, on one blocking thread, instead of
+    /// once per request on as many threads (each keeping its own allocator heap).
+    loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Keeps the directory watch alive; `None` when caching is off or watching failed.
     _watcher: Option<notify::RecommendedWatcher>,
 }
@@ -135,6 +139,7 @@ impl StaticFiles {
                 options,
                 cache,
                 versions,
+                loading: Mutex::default(),
                 _watcher: watcher,
             }),
         }
@@ -158,11 +163,26 @@ impl StaticFiles {
         if let Some(hit) = self.inner.cache.get(&key) {
             return Lookup::Memory(hit);
         }
-        let this = self.clone();
         let key = key.into_owned();
-        tokio::task::spawn_blocking(move || this.lookup_blocking(&key))
-            .await
-            .unwrap_or(Lookup::NotFound)
+        let gate = Arc::clone(lock(&self.inner.loading).entry(key.clone()).or_default());
+        let turn = gate.lock().await;
+        // Whoever held the gate before may have cached it.
+        let found = match self.inner.cache.get(&key) {
+            Some(hit) => Lookup::Memory(hit),
+            None => {
+                let (this, key) = (self.clone(), key.clone());
+                tokio::task::spawn_blocking(move || this.lookup_blocking(&key))
+                    .await
+                    .unwrap_or(Lookup::NotFound)
+            }
+        };
+        drop(turn);
+        let mut loading = lock(&self.inner.loading);
+        // Clones are only made under this lock: the map's and ours left means nobody waits.
+        if Arc::strong_count(&gate) == 2 {
+            loading.remove(&key);
+        }
+        found
     }
 
     fn lookup_blocking(&self, key: &str) -> Lookup {
@@ -395,6 +415,13 @@ fn watch(
     Some(watcher)
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain maps updated in one step each; a panic elsewhere leaves them consistent.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +439,24 @@ mod tests {
         std::os::unix::fs::symlink(tmp.path().join("outside.txt"), dir.join("link.txt")).unwrap();
         let statics = StaticFiles::new(dir, "/static", StaticOptions::default());
         (tmp, statics)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_misses_for_one_file_loads_it_once() {
+        let (_tmp, statics) = setup();
+        let lookups = (0..32).map(|_| {
+            let statics = statics.clone();
+            tokio::spawn(async move { statics.lookup("css/site.css").await })
+        });
+        let mut loaded = Vec::new();
+        for lookup in lookups {
+            match lookup.await.unwrap() {
+                Lookup::Memory(file) => loaded.push(file),
+                _ => panic!("css/site.css not served from memory"),
+            }
+        }
+        assert!(loaded.iter().all(|f| Arc::ptr_eq(f, &loaded[0])));
+        assert!(lock(&statics.inner.loading).is_empty(), "gates are removed");
     }
 
     #[tokio::test]
