@@ -28,7 +28,14 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     // Before any thread exists: this clears LISTEN_FDS/LISTEN_PID from the environment.
     let activated = crate::server::systemd::activated_listener()
         .context("cannot use the socket passed by systemd")?;
-    let prepared = prepare(args)?;
+    let config = ServeConfig::from_args(args, std::env::var("PORT").ok().as_deref())?;
+    let from_systemd = activated.is_some();
+    // Listening before the site loads: early clients wait in the backlog (see `bind_std`).
+    let listener = match activated {
+        Some(std) => std,
+        None => crate::server::bind::bind_std(config.addr)?,
+    };
+    let prepared = prepare_config(config)?;
     let workers = crate::server::workers::decide(prepared.config.workers);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers.count)
@@ -37,12 +44,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let shutdown = crate::server::shutdown_signal();
-        let from_systemd = activated.is_some();
-        let listener = match activated {
-            Some(std) => tokio::net::TcpListener::from_std(std)
-                .context("cannot use the socket passed by systemd")?,
-            None => crate::server::bind(prepared.config.addr).await?,
-        };
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .context("cannot use the listening socket")?;
         let app = crate::http::site_router(prepared.site.clone());
         let app = crate::http::with_layers(app, &prepared.site);
         let start = Start {

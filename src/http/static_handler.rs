@@ -57,7 +57,8 @@ pub async fn serve_static(site: Site, mount: StaticFiles, req: Request) -> Respo
         .strip_prefix(mount.url_prefix())
         .and_then(|rest| rest.strip_prefix('/'))
         .unwrap_or_default();
-    match mount.lookup(raw).await {
+    let compressed = req.headers().contains_key(header::ACCEPT_ENCODING);
+    match mount.lookup(raw, compressed).await {
         Lookup::Memory(file) => {
             let cache = if wants_version(&req, &file.version) {
                 IMMUTABLE

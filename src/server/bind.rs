@@ -37,13 +37,29 @@ pub enum BindError {
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| match source.kind() {
-            io::ErrorKind::AddrInUse => BindError::InUse(addr),
-            io::ErrorKind::PermissionDenied => BindError::Permission(addr),
-            io::ErrorKind::AddrNotAvailable => BindError::NotLocal(addr),
-            _ => BindError::Other {
-                addr,
-                cause: source,
-            },
-        })
+        .map_err(|source| explain(addr, source))
+}
+
+/// Binds `addr` for TCP before any runtime exists, ready for
+/// [`TcpListener::from_std`]. The binary binds first and loads the site after: connections
+/// that arrive meanwhile wait in the kernel's backlog instead of being refused, so a client
+/// polling for the server gets its first answer as soon as the site is loaded.
+pub fn bind_std(addr: SocketAddr) -> Result<std::net::TcpListener, BindError> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|source| explain(addr, source))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|cause| BindError::Other { addr, cause })?;
+    Ok(listener)
+}
+
+fn explain(addr: SocketAddr, source: io::Error) -> BindError {
+    match source.kind() {
+        io::ErrorKind::AddrInUse => BindError::InUse(addr),
+        io::ErrorKind::PermissionDenied => BindError::Permission(addr),
+        io::ErrorKind::AddrNotAvailable => BindError::NotLocal(addr),
+        _ => BindError::Other {
+            addr,
+            cause: source,
+        },
+    }
 }

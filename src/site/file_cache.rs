@@ -100,6 +100,10 @@ pub struct MemoryFile {
     pub variants: Vec<Variant>,
     /// The content version `static_url` puts in `?v=`.
     pub version: String,
+    /// Every variant this file will have is here. `false` while the ones made here (not read
+    /// from precompressed siblings) are still to be made: a client that accepts no
+    /// compression was served first, and did not wait for them.
+    pub complete: bool,
 }
 
 impl MemoryFile {
@@ -120,12 +124,16 @@ impl MemoryFile {
 }
 
 /// Builds a cached file from its bytes and the bytes of its precompressed siblings, already
-/// vetted by the caller (blocking: hashing and compression).
+/// vetted by the caller (blocking: hashing and, with `compress`, compression). Without
+/// `compress` the variants that would be made here are left out and the file is marked
+/// incomplete: compressing a small text file at the quality used here takes about a
+/// millisecond, which a client that cannot use the result should not wait for.
 pub fn build_memory_file(
     path: &Path,
     body: Vec<u8>,
     mtime: SystemTime,
     mut siblings: Vec<(Encoding, Vec<u8>)>,
+    compress: bool,
 ) -> MemoryFile {
     let (_, compressible) = mime::lookup(path);
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body);
@@ -135,6 +143,7 @@ pub fn build_memory_file(
     let len = body.len() as u64;
 
     let mut variants = Vec::new();
+    let mut complete = true;
     for encoding in Encoding::PREFERENCE {
         let sibling = siblings
             .iter()
@@ -143,8 +152,12 @@ pub fn build_memory_file(
         let compressed = match sibling {
             // A precompressed sibling always wins: it may use settings we would not afford.
             Some(bytes) => Some(bytes),
+            None if compressible && len >= COMPRESS_MIN_BYTES && !compress => {
+                complete = false;
+                None
+            }
             None if compressible && len >= COMPRESS_MIN_BYTES => {
-                compress(encoding, &body).filter(|c| (c.len() as u64) < len)
+                compress_with(encoding, &body).filter(|c| (c.len() as u64) < len)
             }
             None => None,
         };
@@ -162,6 +175,7 @@ pub fn build_memory_file(
         body: Bytes::from(body),
         variants,
         version,
+        complete,
     }
 }
 
@@ -174,7 +188,7 @@ pub fn sibling_path(path: &Path, encoding: Encoding) -> std::path::PathBuf {
 }
 
 /// Compresses with settings that suit a one-time, cached compression.
-fn compress(encoding: Encoding, data: &[u8]) -> Option<Vec<u8>> {
+fn compress_with(encoding: Encoding, data: &[u8]) -> Option<Vec<u8>> {
     match encoding {
         Encoding::Identity => None,
         Encoding::Gzip => {
@@ -277,6 +291,7 @@ mod tests {
             css.clone(),
             SystemTime::UNIX_EPOCH,
             vec![],
+            true,
         );
         assert_eq!(f.meta.len, css.len() as u64);
         assert!(f.meta.negotiable);
@@ -292,9 +307,50 @@ mod tests {
         assert_ne!(f.variants[0].etag, f.meta.etag);
 
         let png = vec![7u8; 4096];
-        let f = build_memory_file(Path::new("/x/a.png"), png, SystemTime::UNIX_EPOCH, vec![]);
+        let f = build_memory_file(
+            Path::new("/x/a.png"),
+            png,
+            SystemTime::UNIX_EPOCH,
+            vec![],
+            true,
+        );
         assert!(f.variants.is_empty());
         assert!(!f.meta.negotiable);
+    }
+
+    #[test]
+    fn without_compress_the_made_variants_wait_and_siblings_are_kept() {
+        let css = b"body { color: black; }\n".repeat(100);
+        let gz = vec![1, 2, 3];
+        let f = build_memory_file(
+            Path::new("/x/site.css"),
+            css.clone(),
+            SystemTime::UNIX_EPOCH,
+            vec![(Encoding::Gzip, gz.clone())],
+            false,
+        );
+        assert!(!f.complete);
+        assert_eq!(f.variants.len(), 1);
+        assert_eq!(&f.variants[0].body[..], &gz[..]);
+        let full = build_memory_file(
+            Path::new("/x/site.css"),
+            css,
+            SystemTime::UNIX_EPOCH,
+            vec![(Encoding::Gzip, gz)],
+            true,
+        );
+        assert!(full.complete);
+        assert_eq!(full.variants.len(), 3);
+        assert_eq!(full.meta.etag, f.meta.etag);
+        // Nothing to make: complete either way.
+        let png = build_memory_file(
+            Path::new("/x/a.png"),
+            vec![0; 4096],
+            SystemTime::UNIX_EPOCH,
+            vec![],
+            false,
+        );
+        assert!(png.complete);
     }
 
     #[test]
@@ -305,6 +361,7 @@ mod tests {
             b"hi".to_vec(),
             SystemTime::UNIX_EPOCH,
             vec![],
+            true,
         ));
         let generation = cache.generation();
         cache.clear();
@@ -325,6 +382,7 @@ mod tests {
             b"abcd".to_vec(),
             SystemTime::UNIX_EPOCH,
             vec![],
+            true,
         ));
         cache.insert("a.bin", f, cache.generation());
         assert!(cache.get("a.bin").is_none());

@@ -156,22 +156,26 @@ impl StaticFiles {
     }
 
     /// Looks up the raw (still percent-encoded) path below the prefix, without its leading `/`.
-    pub async fn lookup(&self, raw: &str) -> Lookup {
+    /// `compressed`: the client accepts some content coding, so a file loaded into the cache
+    /// now gets its compressed variants before it is served; without it they are made in the
+    /// background after the file is served (see [`file_cache::build_memory_file`]).
+    pub async fn lookup(&self, raw: &str, compressed: bool) -> Lookup {
         let Ok(key) = paths::decode(raw) else {
             return Lookup::NotFound;
         };
-        if let Some(hit) = self.inner.cache.get(&key) {
+        let usable = |hit: &Arc<MemoryFile>| hit.complete || !compressed;
+        if let Some(hit) = self.inner.cache.get(&key).filter(usable) {
             return Lookup::Memory(hit);
         }
         let key = key.into_owned();
         let gate = Arc::clone(lock(&self.inner.loading).entry(key.clone()).or_default());
         let turn = gate.lock().await;
         // Whoever held the gate before may have cached it.
-        let found = match self.inner.cache.get(&key) {
+        let found = match self.inner.cache.get(&key).filter(usable) {
             Some(hit) => Lookup::Memory(hit),
             None => {
                 let (this, key) = (self.clone(), key.clone());
-                tokio::task::spawn_blocking(move || this.lookup_blocking(&key))
+                tokio::task::spawn_blocking(move || this.lookup_blocking(&key, compressed))
                     .await
                     .unwrap_or(Lookup::NotFound)
             }
@@ -185,7 +189,7 @@ impl StaticFiles {
         found
     }
 
-    fn lookup_blocking(&self, key: &str) -> Lookup {
+    fn lookup_blocking(&self, key: &str, compressed: bool) -> Lookup {
         let Some(real_dir) = &self.inner.real_dir else {
             return Lookup::NotFound;
         };
@@ -216,10 +220,17 @@ impl StaticFiles {
         } else {
             return Lookup::NotFound;
         };
-        self.load(file_path, rel_file, key, generation)
+        self.load(file_path, rel_file, key, generation, compressed)
     }
 
-    fn load(&self, path: PathBuf, rel: String, key: &str, generation: u64) -> Lookup {
+    fn load(
+        &self,
+        path: PathBuf,
+        rel: String,
+        key: &str,
+        generation: u64,
+        compressed: bool,
+    ) -> Lookup {
         let Ok(file) = std::fs::File::open(&path) else {
             return Lookup::NotFound;
         };
@@ -241,8 +252,12 @@ impl StaticFiles {
                     Some((encoding, read_at_most(&file, max)?))
                 })
                 .collect();
-            let built = Arc::new(file_cache::build_memory_file(&path, body, mtime, siblings));
+            let built = file_cache::build_memory_file(&path, body, mtime, siblings, compressed);
+            let built = Arc::new(built);
             self.inner.cache.insert(key, built.clone(), generation);
+            if !built.complete {
+                self.complete_later(path, rel, key, generation);
+            }
             return Lookup::Memory(built);
         }
         let tag = disk_tag(&meta);
@@ -264,6 +279,16 @@ impl StaticFiles {
             siblings,
             rel,
         }))
+    }
+
+    /// Loads the file again with its compressed variants, on a blocking thread, replacing the
+    /// incomplete entry (unless the directory changed since `generation`).
+    fn complete_later(&self, path: PathBuf, rel: String, key: &str, generation: u64) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (this, key) = (self.clone(), key.to_string());
+        runtime.spawn_blocking(move || this.load(path, rel, &key, generation, true));
     }
 
     /// The precompressed sibling of `path` for `encoding`, if it is a regular file that really
@@ -446,7 +471,7 @@ mod tests {
         let (_tmp, statics) = setup();
         let lookups = (0..32).map(|_| {
             let statics = statics.clone();
-            tokio::spawn(async move { statics.lookup("css/site.css").await })
+            tokio::spawn(async move { statics.lookup("css/site.css", true).await })
         });
         let mut loaded = Vec::new();
         for lookup in lookups {
@@ -463,15 +488,21 @@ mod tests {
     async fn looks_up_files_directories_and_refuses_the_rest() {
         let (_tmp, statics) = setup();
         assert!(
-            matches!(statics.lookup("css/site.css").await, Lookup::Memory(f) if &f.body[..] == b"body{}")
+            matches!(statics.lookup("css/site.css", true).await, Lookup::Memory(f) if &f.body[..] == b"body{}")
         );
         assert!(
-            matches!(statics.lookup("css/site.css").await, Lookup::Memory(_)),
+            matches!(
+                statics.lookup("css/site.css", true).await,
+                Lookup::Memory(_)
+            ),
             "cached"
         );
-        assert!(matches!(statics.lookup("docs").await, Lookup::AddSlash));
+        assert!(matches!(
+            statics.lookup("docs", true).await,
+            Lookup::AddSlash
+        ));
         assert!(
-            matches!(statics.lookup("docs/").await, Lookup::Memory(f) if &f.body[..] == b"<h1>docs</h1>")
+            matches!(statics.lookup("docs/", true).await, Lookup::Memory(f) if &f.body[..] == b"<h1>docs</h1>")
         );
         for refused in [
             "css/",
@@ -483,7 +514,7 @@ mod tests {
             "%2e%2e/outside.txt",
         ] {
             assert!(
-                matches!(statics.lookup(refused).await, Lookup::NotFound),
+                matches!(statics.lookup(refused, true).await, Lookup::NotFound),
                 "{refused}"
             );
         }
@@ -510,7 +541,7 @@ mod tests {
                 ..Default::default()
             },
         );
-        let Lookup::Memory(file) = statics.lookup("a.js").await else {
+        let Lookup::Memory(file) = statics.lookup("a.js", true).await else {
             panic!("cached")
         };
         assert!(
@@ -525,7 +556,7 @@ mod tests {
 
         std::fs::write(dir.join("big.js"), "y".repeat(200)).unwrap();
         std::os::unix::fs::symlink(tmp.path().join("outside.txt"), dir.join("big.js.gz")).unwrap();
-        let Lookup::Disk(file) = statics.lookup("big.js").await else {
+        let Lookup::Disk(file) = statics.lookup("big.js", true).await else {
             panic!("streamed")
         };
         assert!(file.siblings.is_empty());
