@@ -7,6 +7,7 @@ pub mod access_log;
 pub mod conditional;
 pub mod encoding;
 pub mod error;
+pub mod file_stream;
 pub mod front;
 pub mod https;
 pub mod listing;

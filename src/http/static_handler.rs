@@ -8,7 +8,6 @@
 //! - `Vary: Accept-Encoding` on every response whose body depends on it;
 //! - no compression on range responses (ranges apply to the identity bytes).
 
-use std::io::SeekFrom;
 use std::ops::RangeInclusive;
 
 use axum::body::Body;
@@ -16,13 +15,13 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt, stream};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use futures_util::{StreamExt, stream};
 use tokio_util::io::ReaderStream;
 
 use super::conditional::{Precondition, evaluate, if_range_allows};
 use super::encoding::{Encoding, negotiate};
 use super::error::{error_page, method_not_allowed};
+use super::file_stream;
 use super::pages::request_info;
 use super::ranges::{RangeRequest, parse_range};
 use crate::site::Site;
@@ -211,30 +210,23 @@ fn respond_disk(req: &Head, file: DiskFile, cache: HeaderValue) -> Response {
         },
     };
     let source = sibling.map(|(_, p, ..)| p.clone());
-    let identity_file = tokio::fs::File::from_std(std_file);
     respond(req, &meta, &chosen, cache, move |plan| match plan {
         Plan::Full => match (source, encoding) {
-            (Some(p), _) => Body::from_stream(file_range(p, 0, u64::MAX)),
+            (Some(p), _) => Body::from_stream(file_stream::open_chunks(p, 0, u64::MAX)),
             (None, Encoding::Identity) => {
-                Body::from_stream(ReaderStream::with_capacity(identity_file, STREAM_CHUNK))
+                Body::from_stream(file_stream::chunks(std_file, 0, u64::MAX))
             }
-            (None, coding) => compress_stream(identity_file, coding),
+            (None, coding) => compress_stream(tokio::fs::File::from_std(std_file), coding),
         },
-        Plan::Single(r) => Body::from_stream(
-            stream::once(async move {
-                let mut f = identity_file;
-                f.seek(SeekFrom::Start(*r.start())).await?;
-                Ok::<_, std::io::Error>(ReaderStream::with_capacity(
-                    f.take(r.end() - r.start() + 1),
-                    STREAM_CHUNK,
-                ))
-            })
-            .try_flatten(),
-        ),
+        Plan::Single(r) => Body::from_stream(file_stream::chunks(
+            std_file,
+            *r.start(),
+            r.end() - r.start() + 1,
+        )),
         Plan::Multi(parts, end) => {
             let pieces = parts.into_iter().map(move |(head, r)| {
                 stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
-                    .chain(file_range(
+                    .chain(file_stream::open_chunks(
                         path.clone(),
                         *r.start(),
                         r.end() - r.start() + 1,
@@ -267,22 +259,6 @@ fn compress_stream(file: tokio::fs::File, encoding: Encoding) -> Body {
         )),
         Encoding::Identity => Body::from_stream(ReaderStream::with_capacity(reader, STREAM_CHUNK)),
     }
-}
-
-/// Streams `len` bytes of `path` from `start` (opening the file when first polled).
-fn file_range(
-    path: std::path::PathBuf,
-    start: u64,
-    len: u64,
-) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
-    stream::once(async move {
-        let mut f = tokio::fs::File::open(path).await?;
-        if start > 0 {
-            f.seek(SeekFrom::Start(start)).await?;
-        }
-        Ok::<_, std::io::Error>(ReaderStream::with_capacity(f.take(len), STREAM_CHUNK))
-    })
-    .try_flatten()
 }
 
 /// What body the response needs.
