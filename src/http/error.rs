@@ -10,7 +10,8 @@ use crate::site::{RequestInfo, Site, SiteError, TemplateError};
 
 /// An HTML response with an exact `Content-Length`; for HEAD the body is left out but the
 /// headers are those of GET (RFC 9110 §9.3.2).
-pub fn html(status: StatusCode, body: String, method: &Method) -> Response {
+pub fn html(status: StatusCode, body: impl Into<bytes::Bytes>, method: &Method) -> Response {
+    let body = body.into();
     let len = body.len();
     let body = if method == Method::HEAD {
         Body::empty()

@@ -14,24 +14,32 @@ use crate::site::{RequestInfo, Resolution, Site};
 
 /// The fallback handler: every path that is not static and not a library user's route.
 pub async fn serve_page(State(site): State<Site>, req: Request) -> Response {
-    let info = request_info(&req);
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return method_not_allowed(&site, &info);
+    // What templates see of the request, made only when something is rendered: a memoised
+    // page does not need it.
+    // Without the body, so the parts can be held across the SPA file read.
+    let (req, _body) = req.into_parts();
+    let info = || request_info_from(&req.method, &req.uri, &req.headers, &req.extensions);
+    if !matches!(req.method, Method::GET | Method::HEAD) {
+        return method_not_allowed(&site, &info());
     }
     // Decode once; invalid UTF-8 or a NUL cannot name a page.
-    let raw = req.uri().path();
+    let raw = req.uri.path();
     let decoded = match percent_decode_str(raw).decode_utf8() {
         Ok(p) if !p.contains('\0') && crate::site::paths::well_formed_escapes(raw) => p,
-        _ => return error_page(&site, StatusCode::NOT_FOUND, &info),
+        _ => return error_page(&site, StatusCode::NOT_FOUND, &info()),
     };
     let snapshot = match site.templates().snapshot() {
         Ok(snapshot) => snapshot,
-        Err(err) => return site_failed(&site, &info, &err),
+        Err(err) => return site_failed(&site, &info(), &err),
     };
-    match snapshot.routes().resolve(&decoded, req.uri().query()) {
+    match snapshot.routes().resolve(&decoded, req.uri.query()) {
         Resolution::Page(template) => {
-            match snapshot.render(&template, &info, minijinja::Value::UNDEFINED) {
-                Ok(body) => html(StatusCode::OK, body, req.method()),
+            if let Some(body) = snapshot.memoized(&template) {
+                return html(StatusCode::OK, body, &req.method);
+            }
+            let info = info();
+            match snapshot.render_page(&template, &info) {
+                Ok(body) => html(StatusCode::OK, body, &req.method),
                 Err(err) => template_failed(&site, &info, &err),
             }
         }
@@ -44,10 +52,10 @@ pub async fn serve_page(State(site): State<Site>, req: Request) -> Response {
             response
         }
         Resolution::NotFound => match site.spa() {
-            Some(spa) if super::static_handler::is_navigation(req.headers()) => {
-                spa_page(&site, spa, &info, req.method()).await
+            Some(spa) if super::static_handler::is_navigation(&req.headers) => {
+                spa_page(&site, spa, &info(), &req.method).await
             }
-            _ => error_page(&site, StatusCode::NOT_FOUND, &info),
+            _ => error_page(&site, StatusCode::NOT_FOUND, &info()),
         },
     }
 }

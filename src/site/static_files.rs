@@ -150,6 +150,17 @@ impl StaticFiles {
         &self.inner.dir
     }
 
+    /// A number that changes whenever a file under the directory may have changed (the
+    /// watch saw an event), or `None` when the directory is not watched. What was computed
+    /// from the files (`static_url` versions, pages that print them) is valid while it stays
+    /// the same.
+    pub fn generation(&self) -> Option<u64> {
+        self.inner
+            .options
+            .cache
+            .then(|| self.inner.cache.generation())
+    }
+
     /// The URL prefix (`/static`).
     pub fn url_prefix(&self) -> &str {
         &self.inner.url_prefix

@@ -9,11 +9,14 @@
 //! loader refuses names with `..`, so a template can never include a file outside `templates/`.
 //! Autoescaping follows the file extension (`.html`, `.htm`, `.xml`, `.svg`), as Flask does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use minijinja::value::{Kwargs, Value};
+use bytes::Bytes;
+
+use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
@@ -74,6 +77,18 @@ pub struct Snapshot {
     env: Environment<'static>,
     routes: Arc<RouteTable>,
     dir: PathBuf,
+    /// The static files `static_url` reads (their generation dates a memoised page).
+    statics: StaticFiles,
+    /// Pages whose output did not depend on the request, by template name: served again
+    /// without rendering (see [`Snapshot::render_page`]). Only in the snapshot made at load.
+    memo: Option<RwLock<HashMap<String, Memo>>>,
+}
+
+/// A page's output and the static-files generation it was rendered in.
+#[derive(Debug)]
+struct Memo {
+    generation: u64,
+    body: Bytes,
 }
 
 impl Snapshot {
@@ -89,10 +104,19 @@ impl Snapshot {
         request: &RequestInfo,
         extra: Value,
     ) -> Result<String, Box<TemplateError>> {
+        self.render_with(name, Value::from_serialize(request), extra)
+    }
+
+    fn render_with(
+        &self,
+        name: &str,
+        request: Value,
+        extra: Value,
+    ) -> Result<String, Box<TemplateError>> {
         let render = || {
             let template = self.env.get_template(name)?;
             template.render(minijinja::context! {
-                request => Value::from_serialize(request),
+                request => request,
                 ..extra
             })
         };
@@ -106,9 +130,100 @@ impl Snapshot {
         })
     }
 
+    /// A page's output from an earlier render, if it did not depend on the request and the
+    /// static files have not changed since.
+    pub fn memoized(&self, name: &str) -> Option<Bytes> {
+        let memo = self.memo.as_ref()?;
+        let generation = self.statics.generation()?;
+        let memo = memo.read().unwrap_or_else(PoisonError::into_inner);
+        let page = memo.get(name)?;
+        (page.generation == generation).then(|| page.body.clone())
+    }
+
+    /// Renders the page `name` for `request`, and remembers the output when the render never
+    /// looked at `request`: everything else a page sees (templates, `config`, `env`, `data`,
+    /// `url_for`) is fixed for the life of this snapshot, and `static_url` only changes with
+    /// the static files' generation, which the memo records. A page that reads the request at
+    /// all (`request.args`, even under a false `if`) is rendered every time.
+    pub fn render_page(
+        &self,
+        name: &str,
+        request: &RequestInfo,
+    ) -> Result<Bytes, Box<TemplateError>> {
+        let generation = self.statics.generation();
+        let tracked = Arc::new(TrackedRequest {
+            info: request.clone(),
+            read: AtomicBool::new(false),
+        });
+        let body = Bytes::from(self.render_with(
+            name,
+            Value::from_dyn_object(tracked.clone()),
+            Value::UNDEFINED,
+        )?);
+        if let (Some(memo), Some(generation)) = (&self.memo, generation)
+            && !tracked.read.load(Ordering::Relaxed)
+        {
+            memo.write().unwrap_or_else(PoisonError::into_inner).insert(
+                name.to_string(),
+                Memo {
+                    generation,
+                    body: body.clone(),
+                },
+            );
+        }
+        Ok(body)
+    }
+
     /// Whether a template of this name exists (and compiles).
     pub fn exists(&self, name: &str) -> bool {
         self.env.get_template(name).is_ok()
+    }
+}
+
+/// `request` as a page sees it, noting whether the page looked at it at all.
+#[derive(Debug)]
+struct TrackedRequest {
+    info: RequestInfo,
+    read: AtomicBool,
+}
+
+impl TrackedRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "method",
+        "path",
+        "query_string",
+        "args",
+        "scheme",
+        "host",
+        "remote_addr",
+        "id",
+    ];
+}
+
+impl Object for TrackedRequest {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.read.store(true, Ordering::Relaxed);
+        let i = &self.info;
+        Some(match key.as_str()? {
+            "method" => Value::from(i.method.as_str()),
+            "path" => Value::from(i.path.as_str()),
+            "query_string" => Value::from(i.query_string.as_str()),
+            "args" => Value::from_serialize(&i.args),
+            "scheme" => Value::from(i.scheme.as_str()),
+            "host" => Value::from(i.host.as_str()),
+            "remote_addr" => Value::from(i.remote_addr.as_str()),
+            "id" => Value::from(i.id.as_str()),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        self.read.store(true, Ordering::Relaxed);
+        Enumerator::Str(Self::FIELDS)
     }
 }
 
@@ -226,9 +341,9 @@ fn build(
             Ok(safe_url(&url))
         },
     );
-    let statics = statics.clone();
+    let static_files = statics.clone();
     env.add_function("static_url", move |path: &str| {
-        safe_url(&statics.versioned_url(path))
+        safe_url(&static_files.versioned_url(path))
     });
     if compile_all {
         for name in &names {
@@ -243,6 +358,10 @@ fn build(
         env,
         routes,
         dir: dir.to_path_buf(),
+        statics: statics.clone(),
+        // The snapshot made at load lives as long as the site; development mode makes one per
+        // request, which would never be asked twice.
+        memo: compile_all.then(RwLock::default),
     })
 }
 
@@ -419,5 +538,69 @@ mod tests {
         );
         let err = render(&strict, "p.html", &RequestInfo::default()).unwrap_err();
         assert_eq!(err.expression.as_deref(), Some("missing"));
+    }
+
+    #[tokio::test]
+    async fn pages_that_ignore_the_request_are_memoised_until_a_static_file_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let static_dir = tmp.path().join("static");
+        std::fs::create_dir(&static_dir).unwrap();
+        std::fs::write(static_dir.join("app.js"), "one").unwrap();
+        let templates_dir = tmp.path().join("templates");
+        std::fs::create_dir(&templates_dir).unwrap();
+        for (name, text) in [
+            (
+                "fixed.html",
+                "<script src=\"{{ static_url('app.js') }}\"></script>",
+            ),
+            (
+                "asks.html",
+                "{% if request.args.q %}q={{ request.args.q }}{% else %}none{% endif %}",
+            ),
+            ("prints.html", "{% for k in request %}{{ k }} {% endfor %}"),
+        ] {
+            std::fs::write(templates_dir.join(name), text).unwrap();
+        }
+        let statics = StaticFiles::new(static_dir.clone(), "/static", Default::default());
+        let t =
+            Templates::load(&templates_dir, statics.clone(), TemplateOptions::default()).unwrap();
+        let snapshot = t.snapshot().unwrap();
+        let info = RequestInfo::default();
+
+        assert!(snapshot.memoized("fixed.html").is_none());
+        let first = snapshot.render_page("fixed.html", &info).unwrap();
+        assert_eq!(snapshot.memoized("fixed.html"), Some(first.clone()));
+
+        // The request is read (even under a false `if`): never memoised.
+        assert_eq!(
+            &snapshot.render_page("asks.html", &info).unwrap()[..],
+            b"none"
+        );
+        assert!(snapshot.memoized("asks.html").is_none());
+        let asked = RequestInfo {
+            args: [("q".to_string(), "x".to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            &snapshot.render_page("asks.html", &asked).unwrap()[..],
+            b"q=x"
+        );
+        snapshot.render_page("prints.html", &info).unwrap();
+        assert!(snapshot.memoized("prints.html").is_none());
+
+        // A changed static file changes its static_url: the memo is stale from the event on.
+        let before = statics.generation();
+        std::fs::write(static_dir.join("app.js"), "two").unwrap();
+        for _ in 0..200 {
+            if statics.generation() != before {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_ne!(statics.generation(), before, "the watch saw the change");
+        assert!(snapshot.memoized("fixed.html").is_none());
+        let second = snapshot.render_page("fixed.html", &info).unwrap();
+        assert_ne!(first, second, "{first:?}");
+        assert_eq!(snapshot.memoized("fixed.html"), Some(second));
     }
 }
