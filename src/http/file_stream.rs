@@ -8,47 +8,48 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt as _, stream};
 
 /// Bytes read per handoff to the blocking pool: large enough that the handoff is noise next
-/// to the copy and the encryption, small enough that a thousand downloads at once stay in a
-/// few hundred megabytes.
-pub const READ_CHUNK: usize = 256 * 1024;
+/// to the copy and the encryption. A download whose client is slower than the disk holds
+/// about three of these (the chunk being sent, the one queued behind it, TLS records), so a
+/// thousand stalled downloads hold a few hundred megabytes.
+pub const READ_CHUNK: usize = 128 * 1024;
 
 /// Streams `len` bytes of `file` from `start` (fewer if the file is shorter by then: the body
 /// then ends early, and hyper closes the connection rather than send a short response).
+/// Several streams may share one open file as long as they are read one after the other (the
+/// parts of a multipart range response): each read seeks to its own position first, so every
+/// part comes from the file that was opened, even if the path now names another.
 pub fn chunks(
-    file: std::fs::File,
+    file: Arc<std::fs::File>,
     start: u64,
     len: u64,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    stream::try_unfold(
-        (Some(file), start, len, false),
-        |(file, start, left, positioned)| async move {
-            let Some(mut file) = file.filter(|_| left > 0) else {
-                return Ok(None);
-            };
-            let want = left.min(READ_CHUNK as u64);
-            let (file, chunk) = tokio::task::spawn_blocking(move || {
-                if !positioned && start > 0 {
-                    file.seek(SeekFrom::Start(start))?;
-                }
-                let mut chunk = Vec::with_capacity(want as usize);
-                (&mut file).take(want).read_to_end(&mut chunk)?;
-                Ok::<_, io::Error>((file, chunk))
-            })
-            .await
-            .map_err(io::Error::other)??;
-            if chunk.is_empty() {
-                // The file shrank while it was being sent.
-                return Ok(None);
-            }
-            let left = left - chunk.len() as u64;
-            Ok(Some((Bytes::from(chunk), (Some(file), start, left, true))))
-        },
-    )
+    stream::try_unfold((file, start, len), |(file, pos, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = left.min(READ_CHUNK as u64);
+        let (file, chunk) = tokio::task::spawn_blocking(move || {
+            let mut reader = &*file;
+            reader.seek(SeekFrom::Start(pos))?;
+            let mut chunk = Vec::with_capacity(want as usize);
+            reader.take(want).read_to_end(&mut chunk)?;
+            Ok::<_, io::Error>((file, chunk))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        if chunk.is_empty() {
+            // The file shrank while it was being sent.
+            return Ok(None);
+        }
+        let read = chunk.len() as u64;
+        Ok(Some((Bytes::from(chunk), (file, pos + read, left - read))))
+    })
 }
 
 /// Like [`chunks`], opening `path` first (on the blocking pool, when first polled).
@@ -61,7 +62,7 @@ pub fn open_chunks(
         let file = tokio::task::spawn_blocking(move || std::fs::File::open(path))
             .await
             .map_err(io::Error::other)??;
-        Ok::<_, io::Error>(chunks(file, start, len))
+        Ok::<_, io::Error>(chunks(Arc::new(file), start, len))
     })
     .try_flatten()
 }
@@ -102,6 +103,20 @@ mod tests {
         // Asking past the end ends with the file.
         let (tail, _) = collect(open_chunks(path, data.len() as u64 - 5, 100)).await;
         assert_eq!(tail, &data[data.len() - 5..]);
+    }
+
+    #[tokio::test]
+    async fn parts_read_one_after_the_other_come_from_the_file_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.bin");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = Arc::new(std::fs::File::open(&path).unwrap());
+        // The path now names another file; the open one is still the old.
+        std::fs::write(dir.path().join("new.bin"), b"abcdefghij").unwrap();
+        std::fs::rename(dir.path().join("new.bin"), &path).unwrap();
+        let (first, _) = collect(chunks(file.clone(), 6, 3)).await;
+        let (second, _) = collect(chunks(file, 1, 2)).await;
+        assert_eq!((&first[..], &second[..]), (&b"678"[..], &b"12"[..]));
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@
 //! - no compression on range responses (ranges apply to the identity bytes).
 
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -214,20 +215,23 @@ fn respond_disk(req: &Head, file: DiskFile, cache: HeaderValue) -> Response {
         Plan::Full => match (source, encoding) {
             (Some(p), _) => Body::from_stream(file_stream::open_chunks(p, 0, u64::MAX)),
             (None, Encoding::Identity) => {
-                Body::from_stream(file_stream::chunks(std_file, 0, u64::MAX))
+                Body::from_stream(file_stream::chunks(Arc::new(std_file), 0, u64::MAX))
             }
             (None, coding) => compress_stream(tokio::fs::File::from_std(std_file), coding),
         },
         Plan::Single(r) => Body::from_stream(file_stream::chunks(
-            std_file,
+            Arc::new(std_file),
             *r.start(),
             r.end() - r.start() + 1,
         )),
         Plan::Multi(parts, end) => {
+            // Every part from the file opened for this response (whose ETag was sent), never
+            // from whatever the path names by the time a later part is read.
+            let file = Arc::new(std_file);
             let pieces = parts.into_iter().map(move |(head, r)| {
                 stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
-                    .chain(file_stream::open_chunks(
-                        path.clone(),
+                    .chain(file_stream::chunks(
+                        Arc::clone(&file),
                         *r.start(),
                         r.end() - r.start() + 1,
                     ))

@@ -37,6 +37,10 @@ const HOLD_LIMIT: usize = 64 * 1024;
 struct Shared<S> {
     io: S,
     held: BytesMut,
+    /// Bytes went to `io` since its last completed flush. The TLS stream keeps records it
+    /// could not send yet; they only leave on a flush, which must be retried until it
+    /// completes even once nothing is held here.
+    unflushed: bool,
 }
 
 /// Creates the two halves over `io`; with `enabled` false, [`Coalesce`] passes everything
@@ -45,6 +49,7 @@ pub fn coalesce<S>(io: S, enabled: bool) -> (Coalesce<S>, Flusher<S>) {
     let shared = Arc::new(Mutex::new(Shared {
         io,
         held: BytesMut::new(),
+        unflushed: false,
     }));
     (
         Coalesce {
@@ -72,6 +77,7 @@ impl<S: AsyncWrite + Unpin> Shared<S> {
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
+            self.unflushed = true;
             self.held.advance(n);
         }
         Poll::Ready(Ok(()))
@@ -110,7 +116,9 @@ impl<S: AsyncWrite + Unpin> Coalesce<S> {
             ready!(shared.poll_drain(cx))?;
         }
         if shared.held.is_empty() && len >= HOLD_LIMIT {
-            return direct(&mut shared.io, cx);
+            let written = ready!(direct(&mut shared.io, cx))?;
+            shared.unflushed |= written > 0;
+            return Poll::Ready(Ok(written));
         }
         copy(&mut shared.held);
         Poll::Ready(Ok(len))
@@ -182,20 +190,22 @@ pub struct Flusher<S> {
 
 impl<S: AsyncWrite + Unpin> Flusher<S> {
     /// Completes once held bytes have been written and the socket flushed. With nothing held
-    /// it stays pending without registering a wakeup: bytes are only ever held while the
-    /// connection is polled, by the same task, just before this is.
+    /// or unflushed it stays pending without registering a wakeup: bytes are only ever
+    /// written while the connection is polled, by the same task, just before this is. A flush
+    /// the socket cannot take yet registers the wakeup for when it can, and is retried then.
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut shared = lock(&self.shared);
-        if shared.held.is_empty() {
+        if shared.held.is_empty() && !shared.unflushed {
             return Poll::Pending;
         }
-        if !self.stepped_back {
+        if !shared.held.is_empty() && !self.stepped_back {
             self.stepped_back = true;
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
         ready!(shared.poll_drain(cx))?;
         ready!(Pin::new(&mut shared.io).poll_flush(cx))?;
+        shared.unflushed = false;
         self.stepped_back = false;
         Poll::Ready(Ok(()))
     }
@@ -263,6 +273,61 @@ mod tests {
         peer.read_exact(&mut got).await.unwrap();
         assert_eq!(&got[..1000], &small[..]);
         assert!(got[1000..].iter().all(|&b| b == b'b'));
+    }
+
+    /// A stream that takes writes but, like a TLS stream whose socket is full, only sends
+    /// them on a flush, and whose first flush cannot complete.
+    #[derive(Default)]
+    struct SlowFlush {
+        sent: Vec<u8>,
+        pending: Vec<u8>,
+        flushes_refused: usize,
+    }
+
+    impl AsyncWrite for SlowFlush {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.pending.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            if self.flushes_refused == 0 {
+                self.flushes_refused += 1;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let pending = std::mem::take(&mut self.pending);
+            self.sent.extend(pending);
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flush_the_socket_refuses_is_retried_until_it_completes() {
+        for size in [10, HOLD_LIMIT] {
+            let (mut io, mut flusher) = coalesce(SlowFlush::default(), true);
+            // Held (small) or written straight through (large): either way not yet sent.
+            io.write_all(&vec![b'z'; size]).await.unwrap();
+            io.flush().await.unwrap();
+            let waker = futures_util::task::noop_waker();
+            let mut cx = Context::from_waker(&waker);
+            let mut polls = 0;
+            while flusher.poll_flush(&mut cx).is_pending() {
+                polls += 1;
+                assert!(polls < 10, "the flush is never retried ({size} bytes)");
+            }
+            let shared = lock(&flusher.shared);
+            assert_eq!(shared.io.sent.len(), size);
+            assert!(shared.io.pending.is_empty());
+        }
     }
 
     #[tokio::test]

@@ -270,6 +270,12 @@ impl FileCache {
         self.used.fetch_add(cost, Ordering::Relaxed);
     }
 
+    /// Whether a file of `len` bytes, with compressed copies up to its size again, fits in
+    /// what is left of the budget.
+    pub fn has_room(&self, len: u64) -> bool {
+        self.used.load(Ordering::Relaxed) + 2 * len <= self.limits.total_bytes
+    }
+
     /// Drops everything (the directory changed).
     pub fn clear(&self) {
         let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
@@ -386,5 +392,8 @@ mod tests {
         ));
         cache.insert("a.bin", f, cache.generation());
         assert!(cache.get("a.bin").is_none());
+        // The static files ask first, so a file that cannot stay is never built for the cache.
+        assert!(!cache.has_room(4));
+        assert!(cache.has_room(1));
     }
 }

@@ -251,7 +251,9 @@ impl StaticFiles {
         let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         let options = self.inner.options;
         let max = options.limits.max_file_bytes;
-        if options.cache && meta.len() <= max {
+        // A file the budget has no room for is streamed (compressed at per-request levels)
+        // rather than read and compressed at cache quality on every request, never kept.
+        if options.cache && meta.len() <= max && self.inner.cache.has_room(meta.len()) {
             let Some(body) = read_at_most(&file, max) else {
                 return Lookup::NotFound;
             };
@@ -322,6 +324,11 @@ impl StaticFiles {
     /// The content version of a file (the `v` of `static_url`), computed once per change.
     pub fn version_of(&self, rel: &str) -> Option<String> {
         let rel = rel.trim_start_matches('/');
+        if !self.inner.options.cache {
+            // Nothing watches the directory (development mode, or no cache): a remembered
+            // version could outlive the file it was computed from, and be served as immutable.
+            return self.content_version(rel);
+        }
         let mut versions = self
             .inner
             .versions
