@@ -14,9 +14,9 @@ use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt as _, stream};
 
 /// Bytes read per handoff to the blocking pool: large enough that the handoff is noise next
-/// to the copy and the encryption. A download whose client is slower than the disk holds
-/// about three of these (the chunk being sent, the one queued behind it, TLS records), so a
-/// thousand stalled downloads hold a few hundred megabytes.
+/// to the copy and the encryption. A download whose client is slower than the disk holds a
+/// few of these at once (the chunk being sent, the one queued behind it, its TLS records),
+/// which is why this is not larger: every stalled download costs that much memory.
 pub const READ_CHUNK: usize = 128 * 1024;
 
 /// Streams `len` bytes of `file` from `start` (fewer if the file is shorter by then: the body
