@@ -43,9 +43,13 @@ echo "tls-audit: sslyze resumption: $ids; $(grep -o 'With TLS Tickets: .*' <<<"$
 grep -q 'With Session IDs: OK - Supported' <<<"$resum" || fail=1
 
 json="$work/testssl.json"
-timeout 400 "$testssl" --quiet --color 0 --warnings off --ip one --add-ca "$cert" \
-  --jsonfile "$json" -p -P -S -U "localhost:$port" >"$work/testssl.txt" 2>&1 || true
-python3 - "$json" <<'EOF' || fail=1
+# One testssl.sh pass; exit 3 when its only problems are checks it could not run because a
+# connection of its own failed (seen once in a while on a loaded machine): that says nothing
+# about carafe's TLS, so the pass is run once more before anything counts.
+testssl_pass() {
+  timeout 400 "$testssl" --quiet --color 0 --warnings off --ip one --add-ca "$cert" \
+    --jsonfile "$json" -p -P -S -U "localhost:$port" >"$work/testssl.txt" 2>&1 || true
+  python3 - "$json" <<'EOF'
 import json, sys
 # Findings a local development certificate has by nature, not faults of the TLS setup.
 EXPECTED = {"cert_revocation", "DNS_CAArecord", "engine_problem", "cert_crlDistributionPoints",
@@ -59,6 +63,18 @@ print(f"tls-audit: testssl.sh: {len(findings)} checks, "
       f"chain of trust with the dev certificate added: {trust[0]['finding'] if trust else 'n/a'}")
 for f in bad:
     print(f"  {f['severity']} {f['id']}: {f['finding']}")
+if bad and all("connect problem" in f["finding"] for f in bad):
+    sys.exit(3)
 sys.exit(1 if bad else 0)
 EOF
+}
+status=0
+testssl_pass || status=$?
+if [ $status = 3 ]; then
+  echo "tls-audit: testssl.sh could not connect for some checks; running it once more"
+  rm -f "$json"
+  status=0
+  testssl_pass || status=$?
+fi
+[ $status = 0 ] || fail=1
 [ $fail = 0 ] && echo "tls-audit: ok" || { echo "tls-audit: FAILED"; exit 1; }
